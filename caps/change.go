@@ -1,0 +1,125 @@
+package caps
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"kernel.org/pub/linux/libs/security/libcap/cap"
+)
+
+// ErrNotPermitted is wrapped when a capability is asked for that is not in
+// the process's permitted set, so no capset can ever raise it.
+var ErrNotPermitted = errors.New("capability not in the permitted set")
+
+// Permitted returns the permitted set shared by all threads.
+func Permitted() (Set, error) {
+	threads, err := Observe()
+	if err != nil {
+		return 0, err
+	}
+	t, err := Uniform(threads)
+	return t.Permitted, err
+}
+
+// Missing returns the capabilities of want that this process can never
+// raise because they are not in its permitted set.
+func Missing(want Set) (Set, error) {
+	p, err := Permitted()
+	if err != nil {
+		return 0, err
+	}
+	return want.Minus(p), nil
+}
+
+// Raise makes want the exact effective, permitted, inheritable and ambient
+// set of every thread. Capabilities outside want leave the permitted set
+// for good. If CAP_SETPCAP is effective or permitted beforehand, the
+// bounding set is shrunk to want as well, so nothing this process executes
+// can ever regain more.
+//
+// Raise checks that want is a subset of the permitted set before changing
+// anything, and reads every thread back afterwards (see Verify).
+//
+//	if err := caps.Raise(caps.Of(cap.BPF, cap.PERFMON)); err != nil { ... }
+func Raise(want Set) error {
+	threads, err := Observe()
+	if err != nil {
+		return err
+	}
+	before, err := Uniform(threads)
+	if err != nil {
+		return err
+	}
+	if miss := want.Minus(before.Permitted); miss != 0 {
+		return fmt.Errorf("%w: %s", ErrNotPermitted, miss)
+	}
+	setpcap := Of(cap.SETPCAP)
+	if before.Permitted.Has(setpcap) {
+		// Dropping bounding bits needs CAP_SETPCAP effective first.
+		if !before.Effective.Has(setpcap) {
+			if err := setEPI(before.Effective|setpcap, before.Permitted, before.Inheritable); err != nil {
+				return fmt.Errorf("raise CAP_SETPCAP to shrink the bounding set: %w", err)
+			}
+		}
+		if drop := before.Bounding.Minus(want); drop != 0 {
+			if err := cap.DropBound(drop.Values()...); err != nil {
+				return fmt.Errorf("shrink bounding set to %s: %w", want, err)
+			}
+		}
+	}
+	if err := cap.ResetAmbient(); err != nil {
+		return fmt.Errorf("clear ambient set: %w", err)
+	}
+	if err := setEPI(want, want, want); err != nil {
+		return fmt.Errorf("set effective/permitted/inheritable to %s: %w", want, err)
+	}
+	if want != 0 {
+		if err := cap.SetAmbient(true, want.Values()...); err != nil {
+			return fmt.Errorf("raise ambient set %s: %w", want, err)
+		}
+	}
+	return Verify(want)
+}
+
+// DropAll clears the effective, permitted, inheritable and ambient sets of
+// every thread and verifies the result. The bounding set is left alone.
+func DropAll() error {
+	if err := cap.ResetAmbient(); err != nil {
+		return fmt.Errorf("clear ambient set: %w", err)
+	}
+	if err := cap.NewSet().SetProc(); err != nil {
+		return fmt.Errorf("clear capability sets: %w", err)
+	}
+	return Verify(0)
+}
+
+// Verify reads every thread from /proc and fails unless each one holds
+// exactly want as its effective, permitted, inheritable and ambient set.
+func Verify(want Set) error {
+	threads, err := Observe()
+	if err != nil {
+		return err
+	}
+	for _, t := range threads {
+		if t.Effective != want || t.Permitted != want || t.Inheritable != want || t.Ambient != want {
+			return fmt.Errorf("%w: pid %d thread %d holds %s, want %s in all four sets", ErrThreadMismatch, os.Getpid(), t.TID, describe(t), want)
+		}
+	}
+	return nil
+}
+
+func setEPI(e, p, i Set) error {
+	c := cap.NewSet()
+	for _, f := range []struct {
+		flag cap.Flag
+		set  Set
+	}{{cap.Effective, e}, {cap.Permitted, p}, {cap.Inheritable, i}} {
+		if vals := f.set.Values(); len(vals) > 0 {
+			if err := c.SetFlag(f.flag, true, vals...); err != nil {
+				return err
+			}
+		}
+	}
+	return c.SetProc()
+}

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/bpfload/bpfload/caps"
+	"github.com/bpfload/bpfload/diag"
+	"github.com/bpfload/bpfload/loader"
+	"github.com/bpfload/bpfload/policy"
+	"github.com/bpfload/bpfload/state"
+	"github.com/urfave/cli/v2"
+)
+
+func loadCommand(out *outputMode) *cli.Command {
+	return &cli.Command{
+		Name:      "load",
+		Usage:     "verify a manifest, then load, attach and pin its programs",
+		ArgsUsage: "MANIFEST",
+		Description: `Checks the manifest and its object's digest, raises exactly the manifest's
+capabilities on every thread, creates the maps, loads and attaches the
+programs, drops every capability, verifies from /proc that no thread holds
+one, and pins links, programs and maps below the pin directory
+(pin: in the manifest, else PIN-ROOT/NAME). Any failure undoes everything
+this run created.`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "replace", Usage: "replace what is loaded under the manifest's name, swapping links atomically where the kernel can"},
+			&cli.BoolFlag{Name: "allow-unsigned", Usage: "development only: load a manifest that has no valid signature"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 0, Usage: "programs verified at once; 0 means one per CPU"},
+			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another bpfload working below the same pin root"},
+		},
+		Action: func(c *cli.Context) error {
+			if err := setup(c, out, 1, "MANIFEST"); err != nil {
+				return err
+			}
+			rep, err := runLoad(loadOptions{
+				manifest:      c.Args().First(),
+				stateDir:      c.String("state-dir"),
+				pinRoot:       c.String("pin-root"),
+				replace:       c.Bool("replace"),
+				allowUnsigned: c.Bool("allow-unsigned"),
+				jobs:          c.Int("jobs"),
+				lockTimeout:   c.Duration("lock-timeout"),
+				warn:          func(s string) { fmt.Fprintln(c.App.ErrWriter, "bpfload: warning: "+s) },
+			})
+			if err != nil {
+				return err
+			}
+			if out.format == "json" {
+				return writeJSON(c.App.Writer, rep)
+			}
+			rep.writeText(c.App.Writer)
+			return nil
+		},
+	}
+}
+
+type loadOptions struct {
+	manifest      string
+	stateDir      string
+	pinRoot       string
+	replace       bool
+	allowUnsigned bool
+	jobs          int
+	lockTimeout   time.Duration
+	warn          func(string)
+}
+
+// readManifest reads and checks a manifest and its object, mapping each
+// failure to its code.
+func readManifest(path string) (*policy.Manifest, []byte, error) {
+	m, err := policy.ReadManifest(path)
+	if err != nil {
+		return nil, nil, manifestError(err)
+	}
+	obj, err := m.ReadObject()
+	switch {
+	case errors.Is(err, policy.ErrDigestMismatch):
+		return nil, nil, diag.Wrap(diag.EDigest, err).At(m.Where("object.sha256")).With(
+			"if the object was rebuilt on purpose, put its digest in the manifest (sha256sum OBJECT) and sign the manifest again")
+	case err != nil:
+		return nil, nil, diag.Wrap(diag.EObjectRead, err).At(m.Where("object.path"))
+	}
+	return m, obj, nil
+}
+
+func manifestError(err error) error {
+	var fe *policy.FieldError
+	switch {
+	case errors.As(err, &fe) && errors.Is(err, policy.ErrSyntax):
+		de := diag.Wrap(diag.EManifestSyntax, err)
+		if fe.Source != "" {
+			de.Detail = []string{fe.Source}
+		}
+		return de.With("see the manifest reference in README.md")
+	case errors.As(err, &fe):
+		return diag.Wrap(diag.EManifestInvalid, err).With("see the manifest reference in README.md")
+	}
+	return diag.Wrap(diag.EManifestRead, err)
+}
+
+// prepareError maps loader.Prepare's failures to codes, with the manifest
+// line of the program at fault.
+func prepareError(m *policy.Manifest, err error) error {
+	code := diag.EManifestInvalid
+	switch {
+	case errors.Is(err, loader.ErrBadObject):
+		code = diag.EBadObject
+	case errors.Is(err, loader.ErrNoProgram), errors.Is(err, loader.ErrNoMap):
+		code = diag.ENotInObject
+	case errors.Is(err, loader.ErrAttachMismatch):
+		code = diag.EAttachMismatch
+	case errors.Is(err, loader.ErrAttachTarget):
+		code = diag.EAttachTarget
+	}
+	de := diag.Wrap(code, err)
+	var pe *loader.PrepareError
+	if errors.As(err, &pe) && pe.Program != "" {
+		if i := m.ProgramIndex(pe.Program); i >= 0 {
+			de.Where = m.Where(fmt.Sprintf("programs[%d].attach", i))
+		}
+	}
+	return de
+}
+
+func runLoad(o loadOptions) (rep *loadReport, err error) {
+	// Signals are held until the run finishes or rolls back, so an
+	// interrupt never leaves a half-made load behind.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	interrupted := func() error {
+		select {
+		case s := <-sigs:
+			return diag.New(diag.EInternal, "interrupted by %s; everything this run created was removed", s)
+		default:
+			return nil
+		}
+	}
+
+	m, obj, err := readManifest(o.manifest)
+	if err != nil {
+		return nil, err
+	}
+	if !o.allowUnsigned {
+		return nil, diag.New(diag.EUnsigned, "%s has no valid signature", m.Path).At(m.Path).With(
+			"sign it (see README.md, Signing) and list the signer in the trust policy",
+			"for development only: bpfload load --allow-unsigned "+m.Path)
+	}
+	o.warn("--allow-unsigned: loading " + m.Path + " WITHOUT checking any signature; never use this in production")
+
+	plan, err := loader.Prepare(m.Request(obj))
+	if err != nil {
+		return nil, prepareError(m, err)
+	}
+	if err := checkPermitted(m); err != nil {
+		return nil, err
+	}
+
+	pinDir := m.PinDir(o.pinRoot)
+	unlock, err := lockPinParent(pinDir, o.lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := os.Lstat(pinDir); err == nil && !o.replace {
+		return nil, diag.New(diag.EAlreadyLoaded, "%s is already loaded: %s exists", m.Name, pinDir).At(pinDir).With(
+			"unload it first: bpfload unload "+m.Name,
+			"or replace it: bpfload load --replace "+m.Path)
+	}
+	st, err := state.Open(o.stateDir, true)
+	if err == nil {
+		err = st.CheckWritable()
+	}
+	if err != nil {
+		return nil, diag.Wrap(diag.EState, err).With("pass --state-dir DIR with a directory this user owns and only it can write")
+	}
+	rec, err := st.Get(m.Name)
+	if err != nil {
+		return nil, diag.Wrap(diag.EState, err)
+	}
+	if o.replace {
+		return nil, diag.New(diag.EUsage, "--replace is not supported yet")
+	}
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
+
+	// Privileged section: exactly the manifest's capabilities.
+	if err := caps.Raise(m.Caps); err != nil {
+		_ = caps.DropAll()
+		return nil, diag.Wrap(diag.ECapsLeft, fmt.Errorf("raise %s: %w", m.Caps, err))
+	}
+	during, err := observeUniform()
+	if err != nil {
+		_ = caps.DropAll()
+		return nil, diag.Wrap(diag.ECapsLeft, err)
+	}
+	jobs := o.jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	loaded, loadErr := plan.Load(&loader.LoadOptions{Jobs: jobs})
+	dropErr := caps.DropAll()
+	// End of the privileged section.
+
+	if loadErr != nil {
+		return nil, diag.Explain(loadErr, diag.Context{Granted: m.Caps, Manifest: m.Path, Where: func(p string) string {
+			return m.Where(fmt.Sprintf("programs[%d]", m.ProgramIndex(p)))
+		}})
+	}
+	defer func() {
+		if err != nil {
+			if rbErr := loaded.Rollback(); rbErr != nil {
+				de := diag.As(err)
+				de.Fix = append(de.Fix, "rollback could not remove everything: "+rbErr.Error())
+			}
+		}
+	}()
+	if dropErr != nil {
+		return nil, diag.Wrap(diag.ECapsLeft, dropErr)
+	}
+	after, err := observeAfterDrop()
+	if err != nil {
+		return nil, err
+	}
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
+	if err := loaded.Pin(pinDir); err != nil {
+		return nil, diag.Explain(err, diag.Context{Granted: m.Caps, Manifest: m.Path})
+	}
+	if err := interrupted(); err != nil {
+		return nil, err
+	}
+
+	sum := sha256.Sum256(m.Raw)
+	objSum := m.Object.SHA256
+	if rec == nil {
+		rec = &state.Record{Name: m.Name}
+	}
+	abs, _ := filepath.Abs(m.Path)
+	rec.HighWater = max(rec.HighWater, m.Version)
+	rec.Loaded = &state.Load{
+		Version: m.Version, Manifest: abs, ManifestSHA256: hex.EncodeToString(sum[:]), ObjectSHA256: objSum,
+		PinDir: pinDir, Created: loaded.Created(), Capabilities: m.Caps.Names(), LoadedAt: time.Now().UTC(),
+	}
+	for _, p := range loaded.Programs {
+		rec.Loaded.Programs = append(rec.Loaded.Programs, state.Program{Name: p.Name, Type: p.Type, ID: p.ID, Tag: p.Tag,
+			Attach: attachText(p.AttachKind, p.AttachPoint), Pin: p.Pin, LinkPin: p.LinkPin})
+	}
+	for _, mp := range loaded.Maps {
+		rec.Loaded.Maps = append(rec.Loaded.Maps, state.Map{Name: mp.Name, Type: mp.Type, ID: mp.ID, Pin: mp.Pin})
+	}
+	if err := st.Put(rec); err != nil {
+		return nil, diag.Wrap(diag.EState, err)
+	}
+	loaded.Close()
+	return newLoadReport(m, rec.Loaded, during, after), nil
+}
+
+func attachText(kind, point string) string {
+	if point == "" {
+		return kind
+	}
+	return kind + " " + point
+}
+
+// checkPermitted stops before any bpf() call when bpfload cannot raise a
+// capability the manifest lists.
+func checkPermitted(m *policy.Manifest) error {
+	missing, err := caps.Missing(m.Caps)
+	if err != nil {
+		return diag.Wrap(diag.EInternal, err)
+	}
+	if missing == 0 {
+		return nil
+	}
+	self, _ := os.Executable()
+	if self == "" {
+		self = "/usr/local/bin/bpfload"
+	}
+	de := diag.New(diag.ENotPermitted, "bpfload may not raise %s, which %s lists: it is not in bpfload's permitted set", missing, m.Path).At(m.Where("capabilities"))
+	de.Cause = "a process can raise only capabilities in its permitted set; bpfload never runs setuid"
+	de.Fix = caps.GrantHints(m.Caps, self)
+	return de
+}
+
+// lockPinParent creates the pin directory's parent if needed and locks it,
+// so two bpfload runs below one pin root take turns.
+func lockPinParent(pinDir string, timeout time.Duration) (func(), error) {
+	if err := loader.CheckBPFFS(pinDir); err != nil {
+		return nil, diag.Wrap(diag.ENotBPFFS, err).At(pinDir).With("choose a pin path on bpffs with pin: or --pin-root")
+	}
+	parent := filepath.Dir(pinDir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		de := diag.Wrap(diag.EPinDenied, err).At(parent)
+		return nil, de.With(fmt.Sprintf("create it for this user: mkdir -p %s && chown USER %s", parent, parent))
+	}
+	unlock, err := loader.Lock(parent, timeout)
+	if errors.Is(err, loader.ErrLocked) {
+		return nil, diag.Wrap(diag.ELocked, err).At(parent).With("wait for the other bpfload to finish, or raise --lock-timeout")
+	}
+	if err != nil {
+		return nil, diag.Wrap(diag.EPinDenied, err).At(parent)
+	}
+	return unlock, nil
+}
+
+// observeUniform reads every thread's sets while capabilities are raised.
+func observeUniform() (caps.Thread, error) {
+	threads, err := caps.Observe()
+	if err != nil {
+		return caps.Thread{}, err
+	}
+	t, err := caps.Uniform(threads)
+	if err != nil {
+		return t, err
+	}
+	t.TID = len(threads) // count, for the report
+	return t, nil
+}
+
+// observeAfterDrop reads every thread and fails loudly if any still holds
+// a capability in any of E, P, I, A.
+func observeAfterDrop() (caps.Thread, error) {
+	threads, err := caps.Observe()
+	if err != nil {
+		return caps.Thread{}, diag.Wrap(diag.ECapsLeft, err)
+	}
+	for _, t := range threads {
+		if left := t.Effective | t.Permitted | t.Inheritable | t.Ambient; left != 0 {
+			return t, diag.New(diag.ECapsLeft, "thread %d still holds %s after the drop", t.TID, left).With("report this as a bug: nothing was left loaded")
+		}
+	}
+	t := threads[0]
+	t.TID = len(threads)
+	return t, nil
+}

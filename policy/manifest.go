@@ -1,0 +1,266 @@
+package policy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/bpfload/bpfload/caps"
+	"github.com/bpfload/bpfload/loader"
+)
+
+// Manifest API version and kind.
+const (
+	APIVersion   = "bpfload/v1"
+	KindManifest = "Manifest"
+)
+
+// Size limits: files are read once, whole, into memory.
+const (
+	MaxManifestSize = 1 << 20
+	MaxObjectSize   = 256 << 20
+)
+
+// Sentinels for the object checks.
+var (
+	ErrTooLarge       = errors.New("file too large")
+	ErrDigestMismatch = errors.New("object digest does not match the manifest")
+	ErrObjectPath     = errors.New("object path not allowed")
+)
+
+// Manifest v1: what to load, from which object, with which capabilities.
+type Manifest struct {
+	APIVersion   string         `yaml:"apiVersion" json:"apiVersion"`
+	Kind         string         `yaml:"kind" json:"kind"`
+	Name         string         `yaml:"name" json:"name"`
+	Version      int64          `yaml:"version" json:"version"`
+	Object       ObjectRef      `yaml:"object" json:"object"`
+	Capabilities *[]string      `yaml:"capabilities" json:"capabilities"`
+	Pin          string         `yaml:"pin,omitempty" json:"pin,omitempty"`
+	Programs     []ProgramEntry `yaml:"programs" json:"programs"`
+	Maps         []MapEntry     `yaml:"maps,omitempty" json:"maps,omitempty"`
+
+	// Path is the file the manifest was read from; Raw its exact bytes.
+	Path string `yaml:"-" json:"-"`
+	Raw  []byte `yaml:"-" json:"-"`
+	// Caps is Capabilities parsed.
+	Caps caps.Set `yaml:"-" json:"-"`
+	doc  *doc
+}
+
+// ObjectRef names the eBPF object by path and digest.
+type ObjectRef struct {
+	Path   string `yaml:"path" json:"path"`
+	SHA256 string `yaml:"sha256" json:"sha256"`
+}
+
+// ProgramEntry is one program to load and where it attaches.
+type ProgramEntry struct {
+	Name   string        `yaml:"name" json:"name"`
+	Attach loader.Attach `yaml:"attach" json:"attach"`
+}
+
+// MapEntry is one map to pin.
+type MapEntry struct {
+	Name string `yaml:"name" json:"name"`
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[a-z0-9-]{1,63}$`)
+	digestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// ReadManifest reads and validates the manifest at path. The bytes are read
+// once; Raw keeps them for signature checks.
+func ReadManifest(path string) (*Manifest, error) {
+	raw, err := readLimited(path, MaxManifestSize)
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(path, raw)
+}
+
+// ParseManifest decodes and validates manifest bytes; path is used in
+// messages and to resolve the object's path.
+func ParseManifest(path string, raw []byte) (*Manifest, error) {
+	var m Manifest
+	d, err := decodeStrict(path, raw, &m)
+	if err != nil {
+		return nil, err
+	}
+	m.Path, m.Raw, m.doc = path, raw, d
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func (m *Manifest) validate() error {
+	d := m.doc
+	switch {
+	case m.APIVersion != APIVersion:
+		return d.invalid("apiVersion", "is %q; this bpfload reads %q", m.APIVersion, APIVersion)
+	case m.Kind != KindManifest:
+		return d.invalid("kind", "is %q; a manifest has kind %q", m.Kind, KindManifest)
+	case !nameRE.MatchString(m.Name):
+		return d.invalid("name", "%q must be 1 to 63 of a-z, 0-9 and '-'; it names the pin directory", m.Name)
+	case m.Version < 1:
+		return d.invalid("version", "must be a positive integer, got %d", m.Version)
+	case m.Object.Path == "":
+		return d.invalid("object.path", "missing: the eBPF object's path, relative to the manifest's directory")
+	case !digestRE.MatchString(m.Object.SHA256):
+		return d.invalid("object.sha256", "must be 64 lower-case hex digits (sha256sum OBJECT), got %q", m.Object.SHA256)
+	case m.Capabilities == nil:
+		return d.invalid("capabilities", "missing: list what the load needs, e.g. [CAP_BPF, CAP_PERFMON], or [] for none (bpfload --dry-run finds the list)")
+	case len(m.Programs) == 0:
+		return d.invalid("programs", "missing: list at least one program to load")
+	}
+	if err := objectPathOK(m.Object.Path); err != nil {
+		return d.invalid("object.path", "%v", err)
+	}
+	seen := map[string]int{}
+	for i, c := range *m.Capabilities {
+		s, err := caps.Parse([]string{c})
+		if err != nil {
+			return d.invalid(fmt.Sprintf("capabilities[%d]", i), "%v", err)
+		}
+		if m.Caps.Has(s) {
+			return d.invalid(fmt.Sprintf("capabilities[%d]", i), "%s is listed twice", c)
+		}
+		m.Caps |= s
+	}
+	if m.Pin != "" {
+		if !filepath.IsAbs(m.Pin) || filepath.Clean(m.Pin) != m.Pin {
+			return d.invalid("pin", "%q must be a clean absolute path on bpffs, such as /sys/fs/bpf/bpfload/%s", m.Pin, m.Name)
+		}
+	}
+	for i, p := range m.Programs {
+		field := fmt.Sprintf("programs[%d]", i)
+		if p.Name == "" {
+			return d.invalid(field+".name", "missing: the program's function name in the object")
+		}
+		if j, dup := seen[p.Name]; dup {
+			return d.invalid(field+".name", "program %s is already listed at programs[%d]", p.Name, j)
+		}
+		seen[p.Name] = i
+		if err := p.Attach.Validate(); err != nil {
+			return d.invalid(field+".attach", "%v", err)
+		}
+	}
+	mseen := map[string]bool{}
+	for i, mp := range m.Maps {
+		if mp.Name == "" {
+			return d.invalid(fmt.Sprintf("maps[%d].name", i), "missing")
+		}
+		if mseen[mp.Name] {
+			return d.invalid(fmt.Sprintf("maps[%d].name", i), "map %s is listed twice", mp.Name)
+		}
+		mseen[mp.Name] = true
+	}
+	return nil
+}
+
+// Where returns "file:line" for a field such as "programs[1].attach".
+func (m *Manifest) Where(field string) string {
+	if l := m.doc.lineOf(field); l > 0 {
+		return fmt.Sprintf("%s:%d", m.Path, l)
+	}
+	return m.Path
+}
+
+// ProgramIndex returns the index of program name in programs:, or -1.
+func (m *Manifest) ProgramIndex(name string) int {
+	for i, p := range m.Programs {
+		if p.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Request builds the loader request for this manifest and object bytes.
+func (m *Manifest) Request(object []byte) *loader.Request {
+	req := &loader.Request{Object: object}
+	for _, p := range m.Programs {
+		req.Programs = append(req.Programs, loader.Program{Name: p.Name, Attach: p.Attach})
+	}
+	if len(m.Maps) > 0 {
+		for _, mp := range m.Maps {
+			req.PinMaps = append(req.PinMaps, mp.Name)
+		}
+	}
+	return req
+}
+
+// PinDir is the manifest's pin directory: pin, or root/name.
+func (m *Manifest) PinDir(root string) string {
+	if m.Pin != "" {
+		return m.Pin
+	}
+	return filepath.Join(root, m.Name)
+}
+
+func objectPathOK(p string) error {
+	if filepath.IsAbs(p) {
+		return fmt.Errorf("%w: %q is absolute; give a path relative to the manifest's directory", ErrObjectPath, p)
+	}
+	for _, part := range strings.Split(filepath.ToSlash(p), "/") {
+		if part == ".." {
+			return fmt.Errorf("%w: %q leaves the manifest's directory", ErrObjectPath, p)
+		}
+	}
+	return nil
+}
+
+// ReadObject reads the manifest's object once, beneath the manifest's
+// directory and through no symlink, and checks its sha256 against the
+// manifest. The returned bytes are the ones checked: load from them.
+func (m *Manifest) ReadObject() ([]byte, error) {
+	dir := filepath.Dir(m.Path)
+	data, err := readBeneath(dir, m.Object.Path, MaxObjectSize)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(data)
+	if got := hex.EncodeToString(sum[:]); got != m.Object.SHA256 {
+		return nil, fmt.Errorf("%w: %s has sha256 %s, the manifest (%s) pins %s",
+			ErrDigestMismatch, filepath.Join(dir, m.Object.Path), got, m.Where("object.sha256"), m.Object.SHA256)
+	}
+	return data, nil
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return readAllLimited(f, path, limit)
+}
+
+func readAllLimited(f *os.File, name string, limit int64) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %s is over %d bytes", ErrTooLarge, name, limit)
+	}
+	return data, nil
+}
+
+// ValidName reports whether s is a valid manifest name.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
