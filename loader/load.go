@@ -26,8 +26,16 @@ type Loaded struct {
 	Programs []*LoadedProgram
 	Maps     []*LoadedMap
 
-	created []string // pins and directories this run created, in order
-	pinned  bool
+	created  []string // pins and directories this run created, in order
+	pinned   bool
+	restore  []func() // undo in-place link updates, on rollback
+	leftover error
+	oldLinks []oldLinkRef // the replaced load's links and programs
+}
+
+type oldLinkRef struct {
+	program string
+	*oldLink
 }
 
 // LoadedProgram is one loaded (and maybe attached) program.
@@ -40,6 +48,8 @@ type LoadedProgram struct {
 	AttachPoint string
 	Pin         string // program pin path, after Pin
 	LinkPin     string // link pin path, after Pin
+	// Replace says how the program took over from the one it replaced.
+	Replace ReplaceOutcome
 
 	prog *ebpf.Program
 	link link.Link
@@ -70,6 +80,11 @@ func (p *Plan) Load(opts *LoadOptions) (_ *Loaded, err error) {
 			l.Rollback()
 		}
 	}()
+	// The replaced load's descriptors now belong to l: Close releases them.
+	for name, o := range p.old {
+		l.oldLinks = append(l.oldLinks, oldLinkRef{name, o})
+	}
+	p.old = nil
 	maps, err := p.createMaps(l)
 	if err != nil {
 		return nil, err
@@ -85,7 +100,7 @@ func (p *Plan) Load(opts *LoadOptions) (_ *Loaded, err error) {
 		if pp.attacher == nil {
 			continue
 		}
-		lk, err := pp.attacher.attach(lp.prog, pp.spec)
+		lk, err := p.attachOrUpdate(pp, lp, l)
 		if err != nil {
 			return nil, &StepError{Op: OpAttach, Program: pp.name, ProgramType: lp.Type,
 				AttachKind: pp.attacher.kind(), Target: pp.attacher.target(pp.spec), Err: err}
@@ -253,12 +268,21 @@ func (p *Plan) populateProgArrays(l *Loaded, maps map[string]*ebpf.Map) error {
 // Close releases the descriptors. Pinned objects stay in the kernel; those
 // not pinned are freed (links not pinned detach).
 func (l *Loaded) Close() {
+	taken := map[link.Link]bool{}
 	for _, lp := range l.Programs {
 		if lp.link != nil {
+			taken[lp.link] = true
 			lp.link.Close()
 		}
 		lp.prog.Close()
 	}
+	for _, o := range l.oldLinks {
+		if !taken[o.link] {
+			o.link.Close()
+		}
+		o.oldProg.Close()
+	}
+	l.oldLinks = nil
 	for _, lm := range l.Maps {
 		lm.m.Close()
 	}

@@ -114,6 +114,10 @@ func (l *Loaded) mkdirAll(dir string) error {
 // partial Load or Pin, and more than once. It returns the removals that
 // failed, if any, so the caller can name what is left behind.
 func (l *Loaded) Rollback() error {
+	for i := len(l.restore) - 1; i >= 0; i-- {
+		l.restore[i]()
+	}
+	l.restore = nil
 	var errs []error
 	for i := len(l.created) - 1; i >= 0; i-- {
 		if err := os.Remove(l.created[i]); err != nil && !errors.Is(err, os.ErrNotExist) {

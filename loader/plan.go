@@ -2,7 +2,6 @@ package loader
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -36,6 +35,9 @@ type Plan struct {
 	programs []plannedProgram
 	maps     []string // maps to create, sorted
 	pinMaps  []string
+
+	old       map[string]*oldLink // links to take over, by program (ReplaceFrom)
+	replacing bool
 }
 
 type plannedProgram struct {
@@ -182,5 +184,3 @@ func errMapName(err error, names []string) string {
 	}
 	return ""
 }
-
-var errNoMaps = errors.New("no maps")

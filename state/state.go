@@ -55,6 +55,8 @@ type Program struct {
 	Attach  string `json:"attach"`
 	Pin     string `json:"pin"`
 	LinkPin string `json:"link_pin,omitempty"`
+	// Replace says how it took over from the program it replaced, if any.
+	Replace string `json:"replace,omitempty"`
 }
 
 // Map is one created map as recorded.

@@ -171,7 +171,9 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 		return nil, err
 	}
 	defer unlock()
-	if _, err := os.Lstat(pinDir); err == nil && !o.replace {
+	_, statErr := os.Lstat(pinDir)
+	exists := statErr == nil
+	if exists && !o.replace {
 		return nil, diag.New(diag.EAlreadyLoaded, "%s is already loaded: %s exists", m.Name, pinDir).At(pinDir).With(
 			"unload it first: bpfload unload "+m.Name,
 			"or replace it: bpfload load --replace "+m.Path)
@@ -187,8 +189,14 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if err != nil {
 		return nil, diag.Wrap(diag.EState, err)
 	}
-	if o.replace {
-		return nil, diag.New(diag.EUsage, "--replace is not supported yet")
+	replacing := o.replace && exists
+	if replacing {
+		if rec == nil || rec.Loaded == nil || rec.Loaded.PinDir != pinDir {
+			return nil, diag.New(diag.EForeignPath, "%s exists but %s has no record of loading %s there: refusing to replace what bpfload did not create", pinDir, o.stateDir, m.Name).At(pinDir)
+		}
+		if err := plan.ReplaceFrom(pinDir); err != nil {
+			return nil, diag.Wrap(diag.EPinDenied, err).At(pinDir)
+		}
 	}
 	if err := interrupted(); err != nil {
 		return nil, err
@@ -235,8 +243,15 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if err := interrupted(); err != nil {
 		return nil, err
 	}
-	if err := loaded.Pin(pinDir); err != nil {
+	pin := loaded.Pin
+	if replacing {
+		pin = loaded.PinReplace
+	}
+	if err := pin(pinDir); err != nil {
 		return nil, diag.Explain(err, diag.Context{Granted: m.Caps, Manifest: m.Path})
+	}
+	if err := loaded.Leftover(); err != nil {
+		o.warn("some pins of the replaced load could not be removed: " + err.Error())
 	}
 	if err := interrupted(); err != nil {
 		return nil, err
@@ -255,7 +270,7 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	}
 	for _, p := range loaded.Programs {
 		rec.Loaded.Programs = append(rec.Loaded.Programs, state.Program{Name: p.Name, Type: p.Type, ID: p.ID, Tag: p.Tag,
-			Attach: attachText(p.AttachKind, p.AttachPoint), Pin: p.Pin, LinkPin: p.LinkPin})
+			Attach: attachText(p.AttachKind, p.AttachPoint), Pin: p.Pin, LinkPin: p.LinkPin, Replace: string(p.Replace)})
 	}
 	for _, mp := range loaded.Maps {
 		rec.Loaded.Maps = append(rec.Loaded.Maps, state.Map{Name: mp.Name, Type: mp.Type, ID: mp.ID, Pin: mp.Pin})

@@ -6,7 +6,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -123,6 +122,3 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-// isNotExist reports a missing file through any wrapping.
-func isNotExist(err error) bool { return errors.Is(err, os.ErrNotExist) }

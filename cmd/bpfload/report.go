@@ -30,6 +30,7 @@ type programReport struct {
 	Attach  string `json:"attach"`
 	Pin     string `json:"pin"`
 	LinkPin string `json:"link_pin,omitempty"`
+	Replace string `json:"replace,omitempty"`
 }
 
 type mapReport struct {
@@ -80,6 +81,11 @@ func mapReports(l *state.Load) []mapReport {
 func (r *loadReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "loaded %s version %d, pinned in %s\n\n", r.Name, r.Version, r.PinDir)
 	writePrograms(w, r.Programs)
+	for _, p := range r.Programs {
+		if p.Replace != "" {
+			fmt.Fprintf(w, "replaced %s: %s\n", p.Name, p.Replace)
+		}
+	}
 	writeMaps(w, r.Maps)
 	fmt.Fprintf(w, "\ncapabilities (read from /proc/self/task/*/status):\n")
 	fmt.Fprintf(w, "  manifest:     %s\n", list(r.Capabilities.Manifest))

@@ -87,7 +87,7 @@ func runUnload(arg, stateDir, pinRoot string) (*unloadResult, error) {
 		guess := filepath.Join(pinRoot, name)
 		if _, err := os.Lstat(guess); err == nil {
 			return nil, diag.New(diag.EForeignPath, "%s exists but %s has no record of loading %s: refusing to remove what it did not create", guess, stateDir, name).At(guess).With(
-				"if another tool or another --state-dir made it, unload it there; otherwise remove it by hand: rm -r "+guess)
+				"if another tool or another --state-dir made it, unload it there; otherwise remove it by hand: rm -r " + guess)
 		}
 		return nil, diag.New(diag.ENotLoaded, "%s is not loaded (no record in %s)", name, stateDir).With("see what is loaded: bpfload list")
 	}

@@ -1,0 +1,51 @@
+# bpfload build, test and demo. Every Go build is static: CGO_ENABLED=0
+# makes libcap's psx change capabilities on all threads through
+# syscall.AllThreadsSyscall.
+export CGO_ENABLED := 0
+
+GO        ?= go
+CLANG     ?= clang-19
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/bpfload
+STATICCHECK_VERSION := v0.8.2
+
+BPF_SRC := $(wildcard e2e/testdata/*.bpf.c examples/*/*.bpf.c)
+BPF_OBJ := $(BPF_SRC:.c=.o)
+
+.PHONY: all build bpf test unit e2e lint demo clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/bpfload
+
+# eBPF objects are committed, so tests run where clang is absent; this
+# rebuilds them (Debian: apt-get install clang-19 libbpf-dev) and updates
+# the example manifests' digests.
+bpf: $(BPF_OBJ)
+	scripts/update-digests
+
+%.bpf.o: %.bpf.c $(wildcard e2e/testdata/*.h)
+	$(CLANG) -O2 -g -target bpf -I/usr/include/$(shell uname -m)-linux-gnu -Wall -Werror -c $< -o $@
+
+# All tests: lint, unit tests, then the e2e tests, which run the built
+# binary as root against the running kernel.
+test: lint unit e2e
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+e2e:
+	$(GO) test -count=1 -v -timeout 20m ./e2e
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+demo: build
+	scripts/demo
+
+clean:
+	rm -rf bin
