@@ -181,7 +181,7 @@ func explainAttach(e *Error, se *loader.StepError, ctx Context, t *rules.Table) 
 			"or use a raw_tracepoint or tp_btf program, which needs no tracefs")
 		return
 	}
-	rule, ok := t.AttachFor(se.AttachKind, se.ProgramType, "")
+	rule, ok := t.AttachFor(se.AttachKind, se.ProgramType, se.Section)
 	if isPerm(se.Err) || (se.AttachKind == "cgroup" && se.ProgramType == "cgroup_skb" && errors.Is(se.Err, unix.EINVAL)) {
 		if ok {
 			if _, missing := needs(rule.Capabilities, ctx.Granted); missing != 0 {

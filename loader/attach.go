@@ -26,6 +26,8 @@ type Attach struct {
 	Cgroup        *CgroupAttach        `yaml:"cgroup,omitempty" json:"cgroup,omitempty"`
 	SkLookup      *SkLookupAttach      `yaml:"sk_lookup,omitempty" json:"sk_lookup,omitempty"`
 	Netfilter     *NetfilterAttach     `yaml:"netfilter,omitempty" json:"netfilter,omitempty"`
+
+	word string // the scalar given instead of a mapping, if any
 }
 
 // attachFields has Attach's fields without its methods, for decoding.
@@ -36,10 +38,8 @@ type attachFields Attach
 func (a *Attach) UnmarshalYAML(unmarshal func(any) error) error {
 	var s string
 	if err := unmarshal(&s); err == nil {
-		if s != "none" {
-			return fmt.Errorf("attach: %q is not an attach kind: write `none` or a mapping such as {tracepoint: GROUP/NAME}; kinds: %s", s, strings.Join(AttachKinds(), ", "))
-		}
-		*a = Attach{None: true}
+		// Validate reports a word other than none, with its line.
+		*a = Attach{None: s == "none", word: s}
 		return nil
 	}
 	var f attachFields
@@ -87,6 +87,9 @@ func (a *Attach) attachers() []attacher {
 
 // resolve returns the one attacher a names, or nil for none.
 func (a *Attach) resolve() (attacher, error) {
+	if a.word != "" && a.word != "none" {
+		return nil, fmt.Errorf("%w: %q is not an attach kind: write `none` or a mapping such as {tracepoint: GROUP/NAME}; kinds: %s", ErrBadAttach, a.word, strings.Join(AttachKinds(), ", "))
+	}
 	set := a.attachers()
 	switch {
 	case a.None && len(set) == 0:

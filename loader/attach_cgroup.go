@@ -24,14 +24,10 @@ type CgroupAttach struct {
 func (a *CgroupAttach) kind() string { return "cgroup" }
 
 func (a *CgroupAttach) fits(spec *ebpf.ProgramSpec) error {
-	if err := typeIn(a.kind(), spec, ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr,
-		ebpf.CGroupSockopt, ebpf.CGroupSysctl, ebpf.CGroupDevice, ebpf.SockOps); err != nil {
-		return err
-	}
-	if spec.AttachType == ebpf.AttachNone && spec.Type != ebpf.SockOps {
-		return fmt.Errorf("%w: section %q does not say which cgroup hook to use: name it like cgroup_skb/ingress", ErrAttachMismatch, spec.SectionName)
-	}
-	return nil
+	// The hook comes from the section; AttachNone is also
+	// BPF_CGROUP_INET_INGRESS, so it cannot be told from a missing one.
+	return typeIn(a.kind(), spec, ebpf.CGroupSKB, ebpf.CGroupSock, ebpf.CGroupSockAddr,
+		ebpf.CGroupSockopt, ebpf.CGroupSysctl, ebpf.CGroupDevice, ebpf.SockOps)
 }
 
 func (a *CgroupAttach) check() error {

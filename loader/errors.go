@@ -41,6 +41,7 @@ type StepError struct {
 	ProgramType string // bpftool-style type name of that program
 	Map         string // map name, when a map failed
 	MapType     string
+	Section     string // ELF section of that program
 	AttachKind  string // manifest attach kind, for OpAttach
 	Target      string // attach target or pin path, human-readable
 	VerifierLog []string

@@ -102,7 +102,7 @@ func (p *Plan) Load(opts *LoadOptions) (_ *Loaded, err error) {
 		}
 		lk, err := p.attachOrUpdate(pp, lp, l)
 		if err != nil {
-			return nil, &StepError{Op: OpAttach, Program: pp.name, ProgramType: lp.Type,
+			return nil, &StepError{Op: OpAttach, Program: pp.name, ProgramType: lp.Type, Section: pp.spec.SectionName,
 				AttachKind: pp.attacher.kind(), Target: pp.attacher.target(pp.spec), Err: err}
 		}
 		lp.link = lk
@@ -216,7 +216,7 @@ func (p *Plan) loadProgram(pp plannedProgram, maps map[string]*ebpf.Map, opts *L
 		Programs:        ebpf.ProgramOptions{LogSizeStart: uint32(opts.LogSize)},
 	})
 	if err != nil {
-		se := &StepError{Op: OpProgLoad, Program: pp.name, ProgramType: TypeName(pp.spec.Type), Err: err}
+		se := &StepError{Op: OpProgLoad, Program: pp.name, ProgramType: TypeName(pp.spec.Type), Section: pp.spec.SectionName, Err: err}
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			se.VerifierLog = ve.Log
