@@ -172,6 +172,36 @@ func (e *env) assertNothingLoaded() {
 	}
 }
 
+// assertGone waits for program id to be freed.
+func (e *env) assertGone(id ebpf.ProgramID) {
+	e.t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			return
+		}
+		p.Close()
+		if time.Now().After(deadline) {
+			e.t.Errorf("program %d is still loaded", id)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// assertNothingLoadedBut is assertNothingLoaded for a pin root that holds
+// the directory keep, made by the test itself.
+func (e *env) assertNothingLoadedBut(keep string) {
+	e.t.Helper()
+	if err := os.Remove(filepath.Join(e.pinRoot, keep)); err != nil {
+		e.t.Errorf("%s: %v (something was pinned into it?)", keep, err)
+	}
+	e.assertNothingLoaded()
+}
+
+func mkdirAll(p string) error { return os.MkdirAll(p, 0o755) }
+
 // manifest copies object from testdata into the env and writes a manifest
 // naming it with its digest. body is the YAML after the object: key.
 func (e *env) manifest(file, name, object, body string) string {

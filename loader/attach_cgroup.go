@@ -53,5 +53,7 @@ func (a *CgroupAttach) attach(prog *ebpf.Program, spec *ebpf.ProgramSpec) (link.
 }
 
 func (a *CgroupAttach) target(spec *ebpf.ProgramSpec) string {
-	return fmt.Sprintf("%s (%s)", a.Path, spec.AttachType)
+	// The section names the hook (cgroup_skb/ingress); AttachType's
+	// String() says "None" for BPF_CGROUP_INET_INGRESS, which is 0.
+	return fmt.Sprintf("%s (%s)", a.Path, spec.SectionName)
 }

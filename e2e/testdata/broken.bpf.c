@@ -14,7 +14,7 @@ int first_ok(void *ctx)
 SEC("raw_tracepoint/sys_exit")
 int rejected(void *ctx)
 {
-	/* A key the verifier cannot know: since 6.13 it drops the NULL
+	/* A key the verifier cannot know: recent verifiers drop the NULL
 	 * case of array lookups with a constant in-range key. */
 	__u32 key = bpf_get_prandom_u32();
 	__u64 *v = bpf_map_lookup_elem(&hits, &key);
