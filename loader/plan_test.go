@@ -16,7 +16,7 @@ func object(t *testing.T, name string) []byte {
 	return data
 }
 
-func tp(s string) *TracepointAttach      { a := TracepointAttach(s); return &a }
+func tp(s string) *TracepointAttach       { a := TracepointAttach(s); return &a }
 func rawtp(s string) *RawTracepointAttach { a := RawTracepointAttach(s); return &a }
 
 func TestPrepareKeepsOnlyRequested(t *testing.T) {
