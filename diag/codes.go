@@ -58,6 +58,13 @@ var (
 	EAttachMismatch  = Code{"BPFLOAD-E017", ClassManifest, "attach kind does not fit the program type"}
 	EAttachTarget    = Code{"BPFLOAD-E018", ClassManifest, "attach target is invalid or missing"}
 	EUnsigned        = Code{"BPFLOAD-E019", ClassManifest, "manifest is not signed"}
+	EBadSignature    = Code{"BPFLOAD-E020", ClassManifest, "a signature is malformed or does not verify"}
+	EUntrusted       = Code{"BPFLOAD-E021", ClassManifest, "a signature comes from a key the trust policy does not trust"}
+	EThreshold       = Code{"BPFLOAD-E022", ClassManifest, "not enough signatures from distinct signers"}
+	ENoRule          = Code{"BPFLOAD-E023", ClassManifest, "no trust policy rule matches the manifest"}
+	EOutsideRule     = Code{"BPFLOAD-E024", ClassManifest, "the manifest asks for more than its rule allows"}
+	EStale           = Code{"BPFLOAD-E025", ClassManifest, "the manifest is expired, too old, or a rollback"}
+	EPolicy          = Code{"BPFLOAD-E026", ClassManifest, "the trust policy cannot be used"}
 	ENotPermitted    = Code{"BPFLOAD-E030", ClassPermission, "bpfload may not raise a capability the manifest lists"}
 	EMissingCap      = Code{"BPFLOAD-E031", ClassPermission, "the kernel checks a capability the manifest does not grant"}
 	ERefused         = Code{"BPFLOAD-E032", ClassPermission, "the kernel refused for a reason no capability in the manifest fixes"}
@@ -71,7 +78,7 @@ var (
 	ENotLoaded       = Code{"BPFLOAD-E062", ClassState, "not loaded"}
 	EForeignPath     = Code{"BPFLOAD-E063", ClassState, "path not created by bpfload"}
 	EState           = Code{"BPFLOAD-E064", ClassState, "state directory problem"}
-	ENotBPFFS        = Code{"BPFLOAD-E065", ClassState, "pin path is not on bpffs"}
+	ENotBPFFS        = Code{"BPFLOAD-E065", ClassState, "pin path is not a bpffs directory reached without symlinks"}
 	ECapsLeft        = Code{"BPFLOAD-E090", ClassInternal, "a thread still holds a capability after the drop"}
 	EInternal        = Code{"BPFLOAD-E099", ClassInternal, "internal error"}
 )
@@ -79,7 +86,8 @@ var (
 // All lists every code, for documentation tests.
 func All() []Code {
 	return []Code{EUsage, EManifestRead, EManifestSyntax, EManifestInvalid, EObjectRead, EDigest,
-		EBadObject, ENotInObject, EAttachMismatch, EAttachTarget, EUnsigned, ENotPermitted,
+		EBadObject, ENotInObject, EAttachMismatch, EAttachTarget, EUnsigned, EBadSignature, EUntrusted,
+		EThreshold, ENoRule, EOutsideRule, EStale, EPolicy, ENotPermitted,
 		EMissingCap, ERefused, ETracefs, EPinDenied, EVerifier, EMapCreate, EAttach,
 		EAlreadyLoaded, ELocked, ENotLoaded, EForeignPath, EState, ENotBPFFS, ECapsLeft, EInternal}
 }

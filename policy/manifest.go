@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/bpfload/bpfload/caps"
 	"github.com/bpfload/bpfload/loader"
@@ -40,6 +41,8 @@ type Manifest struct {
 	Kind         string         `yaml:"kind" json:"kind"`
 	Name         string         `yaml:"name" json:"name"`
 	Version      int64          `yaml:"version" json:"version"`
+	IssuedAt     string         `yaml:"issuedAt,omitempty" json:"issuedAt,omitempty"`
+	ExpiresAt    string         `yaml:"expiresAt,omitempty" json:"expiresAt,omitempty"`
 	Object       ObjectRef      `yaml:"object" json:"object"`
 	Capabilities *[]string      `yaml:"capabilities" json:"capabilities"`
 	Pin          string         `yaml:"pin,omitempty" json:"pin,omitempty"`
@@ -50,8 +53,10 @@ type Manifest struct {
 	Path string `yaml:"-" json:"-"`
 	Raw  []byte `yaml:"-" json:"-"`
 	// Caps is Capabilities parsed.
-	Caps caps.Set `yaml:"-" json:"-"`
-	doc  *doc
+	Caps    caps.Set `yaml:"-" json:"-"`
+	issued  *time.Time
+	expires *time.Time
+	doc     *doc
 }
 
 // ObjectRef names the eBPF object by path and digest.
@@ -120,6 +125,23 @@ func (m *Manifest) validate() error {
 		return d.invalid("capabilities", "missing: list what the load needs, e.g. [CAP_BPF, CAP_PERFMON], or [] for none (bpfload --dry-run finds the list)")
 	case len(m.Programs) == 0:
 		return d.invalid("programs", "missing: list at least one program to load")
+	}
+	for _, f := range []struct {
+		field string
+		text  string
+		dst   **time.Time
+	}{{"issuedAt", m.IssuedAt, &m.issued}, {"expiresAt", m.ExpiresAt, &m.expires}} {
+		if f.text == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, f.text)
+		if err != nil {
+			return d.invalid(f.field, "%q is not an RFC 3339 time such as 2026-11-26T12:00:00Z", f.text)
+		}
+		*f.dst = &t
+	}
+	if m.issued != nil && m.expires != nil && !m.expires.After(*m.issued) {
+		return d.invalid("expiresAt", "must be after issuedAt")
 	}
 	if err := objectPathOK(m.Object.Path); err != nil {
 		return d.invalid("object.path", "%v", err)

@@ -31,12 +31,12 @@ programs, drops every capability, verifies from /proc that no thread holds
 one, and pins links, programs and maps below the pin directory
 (pin: in the manifest, else PIN-ROOT/NAME). Any failure undoes everything
 this run created.`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "replace", Usage: "replace what is loaded under the manifest's name, swapping links atomically where the kernel can"},
-			&cli.BoolFlag{Name: "allow-unsigned", Usage: "development only: load a manifest that has no valid signature"},
+			&cli.BoolFlag{Name: "allow-unsigned", Usage: "development only: skip signatures and the trust policy (loudly warned)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 0, Usage: "programs verified at once; 0 means one per CPU"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another bpfload working below the same pin root"},
-		},
+		}, signatureFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := setup(c, out, 1, "MANIFEST"); err != nil {
 				return err
@@ -49,7 +49,9 @@ this run created.`,
 				allowUnsigned: c.Bool("allow-unsigned"),
 				jobs:          c.Int("jobs"),
 				lockTimeout:   c.Duration("lock-timeout"),
-				warn:          func(s string) { fmt.Fprintln(c.App.ErrWriter, "bpfload: warning: "+s) },
+				trust: trustOptions{policyFile: c.String("policy"), signatures: c.StringSlice("signature"),
+					signatureDir: c.String("signature-dir")},
+				warn: func(s string) { fmt.Fprintln(c.App.ErrWriter, "bpfload: warning: "+s) },
 			})
 			if err != nil {
 				return err
@@ -72,6 +74,7 @@ type loadOptions struct {
 	jobs          int
 	lockTimeout   time.Duration
 	warn          func(string)
+	trust         trustOptions
 }
 
 // readManifest reads and checks a manifest and its object, mapping each
@@ -150,34 +153,6 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.allowUnsigned {
-		return nil, diag.New(diag.EUnsigned, "%s has no valid signature", m.Path).At(m.Path).With(
-			"sign it (see README.md, Signing) and list the signer in the trust policy",
-			"for development only: bpfload load --allow-unsigned "+m.Path)
-	}
-	o.warn("--allow-unsigned: loading " + m.Path + " WITHOUT checking any signature; never use this in production")
-
-	plan, err := loader.Prepare(m.Request(obj))
-	if err != nil {
-		return nil, prepareError(m, err)
-	}
-	if err := checkPermitted(m); err != nil {
-		return nil, err
-	}
-
-	pinDir := m.PinDir(o.pinRoot)
-	unlock, err := lockPinParent(pinDir, o.lockTimeout)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	_, statErr := os.Lstat(pinDir)
-	exists := statErr == nil
-	if exists && !o.replace {
-		return nil, diag.New(diag.EAlreadyLoaded, "%s is already loaded: %s exists", m.Name, pinDir).At(pinDir).With(
-			"unload it first: bpfload unload "+m.Name,
-			"or replace it: bpfload load --replace "+m.Path)
-	}
 	st, err := state.Open(o.stateDir, true)
 	if err == nil {
 		err = st.CheckWritable()
@@ -188,6 +163,51 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	rec, err := st.Get(m.Name)
 	if err != nil {
 		return nil, diag.Wrap(diag.EState, err)
+	}
+	var tp *policy.TrustPolicy
+	var verified *policy.Verified
+	if o.allowUnsigned {
+		o.warn("--allow-unsigned: loading " + m.Path + " WITHOUT checking signatures or the trust policy; never use this in production")
+	} else {
+		hw := int64(0)
+		if rec != nil {
+			hw = rec.HighWater
+		}
+		o.trust.highWater = hw
+		if tp, verified, err = verifyTrust(m, o.trust); err != nil {
+			return nil, err
+		}
+	}
+
+	plan, err := loader.Prepare(m.Request(obj))
+	if err != nil {
+		return nil, prepareError(m, err)
+	}
+	pinDir := m.PinDir(o.pinRoot)
+	if tp != nil {
+		if err := tp.CheckPlan(m, verified, programTypes(plan), pinDir, o.pinRoot); err != nil {
+			return nil, trustError(m, err)
+		}
+	}
+	if err := checkPermitted(m); err != nil {
+		return nil, err
+	}
+
+	unlock, err := lockPinParent(pinDir, o.lockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// Re-read under the lock: another run may have loaded meanwhile.
+	if rec, err = st.Get(m.Name); err != nil {
+		return nil, diag.Wrap(diag.EState, err)
+	}
+	_, statErr := os.Lstat(pinDir)
+	exists := statErr == nil
+	if exists && !o.replace {
+		return nil, diag.New(diag.EAlreadyLoaded, "%s is already loaded: %s exists", m.Name, pinDir).At(pinDir).With(
+			"unload it first: bpfload unload "+m.Name,
+			"or replace it: bpfload load --replace "+m.Path)
 	}
 	replacing := o.replace && exists
 	if replacing {
@@ -315,6 +335,9 @@ func lockPinParent(pinDir string, timeout time.Duration) (func(), error) {
 	if err := loader.CheckBPFFS(pinDir); err != nil {
 		return nil, diag.Wrap(diag.ENotBPFFS, err).At(pinDir).With("choose a pin path on bpffs with pin: or --pin-root")
 	}
+	if err := noSymlinks(pinDir); err != nil {
+		return nil, diag.Wrap(diag.ENotBPFFS, err).At(pinDir).With("give the real path, without symlinks")
+	}
 	parent := filepath.Dir(pinDir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		de := diag.Wrap(diag.EPinDenied, err).At(parent)
@@ -359,4 +382,18 @@ func observeAfterDrop() (caps.Thread, error) {
 	t := threads[0]
 	t.TID = len(threads)
 	return t, nil
+}
+
+// noSymlinks refuses a path any existing component of which is a symlink,
+// so pins land where the path says.
+func noSymlinks(path string) error {
+	p := filepath.Clean(path)
+	for p != "/" && p != "." {
+		fi, err := os.Lstat(p)
+		if err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			return fmt.Errorf("pin path %s passes through the symlink %s", path, p)
+		}
+		p = filepath.Dir(p)
+	}
+	return nil
 }

@@ -82,7 +82,8 @@ outlive it.
 Exit status: 0 success, 1 internal, 2 usage, 3 manifest/object/policy,
 4 permission, 5 verifier or map, 6 attach, 7 state (already loaded, lock,
 pins). Every error carries a stable code such as BPFLOAD-E031.`,
-		Commands: []*cli.Command{loadCommand(out), unloadCommand(out), listCommand(out), statusCommand(out)},
+		Commands: []*cli.Command{loadCommand(out), unloadCommand(out), listCommand(out), statusCommand(out),
+			verifyCommand(out), signCommand(out)},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError(c, err.Error())
 		},
