@@ -13,7 +13,10 @@ STATICCHECK_VERSION := v0.8.2
 BPF_SRC := $(wildcard e2e/testdata/*.bpf.c examples/*/*.bpf.c)
 BPF_OBJ := $(BPF_SRC:.c=.o)
 
-.PHONY: all build bpf test unit e2e lint demo clean
+FUZZ_TARGETS := FuzzManifest FuzzTrustPolicy FuzzSSHSignature FuzzSigstoreBundle
+FUZZTIME ?= 5s
+
+.PHONY: all build bpf test unit e2e fuzz lint demo clean
 
 all: build
 
@@ -31,13 +34,21 @@ bpf: $(BPF_OBJ)
 
 # All tests: lint, unit tests, then the e2e tests, which run the built
 # binary as root against the running kernel.
-test: lint unit e2e
+test: lint unit fuzz e2e
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
 
 e2e:
 	$(GO) test -count=1 -v -timeout 20m ./e2e
+
+# Each fuzz target for a few seconds; the committed corpus in
+# policy/testdata/fuzz also runs as regression tests in `unit`.
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t for $(FUZZTIME)"; \
+		$(GO) test ./policy -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

@@ -91,6 +91,8 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate program", "name: sock_filter", "name: count_openat", ErrInvalid, `already listed at programs[0]`},
 		{"no programs", good[strings.Index(good, "programs:"):], "", ErrInvalid, `programs: missing`},
 		{"two documents", "maps:", "---\nmaps:", ErrSyntax, ``},
+		{"tag", "version: 3", "version: !!int 3", ErrSyntax, `m.yaml:4: YAML tags`},
+		{"anchor and alias", "version: 3", "version: &v 3\nissuedAt: *v", ErrSyntax, `anchors`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -72,13 +72,61 @@ func decodeStrict(file string, data []byte, out any) (*doc, error) {
 	default:
 		return nil, &FieldError{File: file, Msg: fmt.Sprintf("holds %d YAML documents; write one", len(bodies)), Err: ErrSyntax}
 	}
+	if err := plainYAML(file, bodies[0]); err != nil {
+		return nil, err
+	}
 	if bodies[0].Type() != ast.MappingType {
 		return nil, &FieldError{File: file, Line: line(bodies[0]), Msg: "the top level must be a mapping of keys such as apiVersion and kind", Err: ErrSyntax}
 	}
-	if err := yaml.NodeToValue(bodies[0], out, yaml.Strict()); err != nil {
+	if err := nodeToValue(bodies[0], out); err != nil {
 		return nil, yamlError(file, err)
 	}
 	return &doc{file: file, ast: f}, nil
+}
+
+// nodeToValue decodes strictly; a decoder panic on hostile input becomes
+// an error (found by fuzzing; see testdata/fuzz).
+func nodeToValue(n ast.Node, out any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML decoder failed on this input: %v", r)
+		}
+	}()
+	return yaml.NodeToValue(n, out, yaml.Strict())
+}
+
+// plainYAML refuses tags, anchors and aliases: bpfload's files need none,
+// and they are where YAML decoders get exotic (alias bombs, custom types).
+func plainYAML(file string, root ast.Node) error {
+	v := &plainVisitor{}
+	ast.Walk(v, root)
+	if v.bad != nil {
+		return &FieldError{File: file, Line: line(v.bad), Msg: fmt.Sprintf("YAML %s are not allowed in bpfload files", v.what), Err: ErrSyntax}
+	}
+	return nil
+}
+
+type plainVisitor struct {
+	bad  ast.Node
+	what string
+}
+
+func (v *plainVisitor) Visit(n ast.Node) ast.Visitor {
+	if v.bad != nil {
+		return nil
+	}
+	switch n.(type) {
+	case *ast.TagNode:
+		v.bad, v.what = n, "tags (!...)"
+	case *ast.AnchorNode:
+		v.bad, v.what = n, "anchors (&...)"
+	case *ast.AliasNode:
+		v.bad, v.what = n, "aliases (*...)"
+	}
+	if v.bad != nil {
+		return nil
+	}
+	return v
 }
 
 func yamlError(file string, err error) error {
