@@ -96,10 +96,17 @@ func (d *Dir) file(name string) string { return filepath.Join(d.Path, name+".jso
 // Get returns the record for name, or nil if there is none.
 func (d *Dir) Get(name string) (*Record, error) {
 	path := d.file(name)
-	data, err := os.ReadFile(path)
+	fi, err := os.Lstat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 {
+		return nil, fmt.Errorf("%w: %s is not a regular file writable only by its owner (mode %s); fix it with chmod go-w, or move it aside", ErrUnsafe, path, fi.Mode())
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}

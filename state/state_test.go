@@ -88,3 +88,19 @@ func TestCheckWritable(t *testing.T) {
 		t.Error("read-only dir reported writable")
 	}
 }
+
+func TestUnsafeFileRefused(t *testing.T) {
+	d, err := Open(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Put(&Record{Name: "x", HighWater: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d.file("x"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Get("x"); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("group/world-writable state file: %v", err)
+	}
+}

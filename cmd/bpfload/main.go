@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,7 +38,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	de := diag.As(err)
+	// Actions return *diag.Error; anything else comes from the command
+	// line parser (a missing required flag, an unknown command).
+	var de *diag.Error
+	if !errors.As(err, &de) {
+		de = diag.New(diag.EUsage, "%s", err.Error()).With("see bpfload --help")
+	}
 	if out.format == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
