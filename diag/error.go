@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bpfload/bpfload/caps"
 	"io"
 	"strings"
 )
@@ -18,7 +19,10 @@ type Error struct {
 	// Detail holds long evidence, such as the verifier log; shown with
 	// --verbose and in JSON.
 	Detail []string
-	Err    error
+	// Missing is the capabilities the kernel checked and the manifest did
+	// not grant, for EMissingCap.
+	Missing caps.Set
+	Err     error
 }
 
 func (e *Error) Error() string { return e.Code.ID + ": " + e.Msg }

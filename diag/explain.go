@@ -77,18 +77,20 @@ func mustSet(names ...string) caps.Set {
 
 func (e *Error) missingCap(missing caps.Set, op, evidence string, ctx Context) {
 	e.Code = EMissingCap
+	e.Missing = missing
 	e.Cause = fmt.Sprintf("Linux checks %s for %s (%s); the manifest does not grant it", missing, op, evidence)
 	e.Fix = append(e.Fix, fmt.Sprintf("add %s to capabilities: in %s and sign the manifest again", strings.Join(missing.Names(), ", "), manifestName(ctx)))
 }
 
 func (e *Error) refused(granted caps.Set, op string, hints ...string) {
 	e.Code = ERefused
-	e.Cause = fmt.Sprintf("the kernel refused %s although the manifest grants %s: the cause is not a capability", op, granted)
+	e.Cause = fmt.Sprintf("the kernel refused %s although %s were held, every capability Linux checks there: the cause is not a capability", op, granted)
 	e.Fix = append(e.Fix, hints...)
+	if env := ProbeEnv(); len(env.Blockers()) > 0 {
+		e.Fix = append(e.Fix, "on this host: "+strings.Join(env.Blockers(), "; "))
+	}
 	e.Fix = append(e.Fix,
-		"check kernel lockdown: cat /sys/kernel/security/lockdown (mount -t securityfs securityfs /sys/kernel/security)",
-		"check LSM denials (SELinux, AppArmor, BPF LSM) in the kernel log: dmesg | tail",
-		"check sysctls: kernel.unprivileged_bpf_disabled, kernel.perf_event_paranoid")
+		"check LSM denials (SELinux, AppArmor, BPF LSM) in the kernel log: dmesg | tail")
 }
 
 func manifestName(ctx Context) string {
@@ -200,6 +202,13 @@ func explainAttach(e *Error, se *loader.StepError, ctx Context, t *rules.Table) 
 	e.Code = EAttach
 	e.Cause = "the kernel did not attach the program (" + errnoText(se.Err) + ")"
 	switch {
+	case se.AttachKind == "kprobe" && errors.Is(se.Err, os.ErrNotExist):
+		if !kprobesAvailable() {
+			e.Cause = "this kernel has no kprobes (built without CONFIG_KPROBES: no kprobe_events in tracefs), so no kprobe can attach"
+			e.Fix = append(e.Fix, "use a tracepoint, raw_tracepoint or fentry program for this hook")
+		} else {
+			e.Cause = "the kernel has no kprobe target by that name: check the symbol in /proc/kallsyms (it may be inlined or renamed on this kernel)"
+		}
 	case errors.Is(se.Err, ebpf.ErrNotSupported), errors.Is(se.Err, unix.EOPNOTSUPP):
 		e.Cause = "this kernel, driver or configuration does not support this attach: " + Clean(se.Err.Error())
 	case errors.Is(se.Err, unix.EEXIST), errors.Is(se.Err, unix.EBUSY):
@@ -239,4 +248,15 @@ func errnoText(err error) string {
 		return fmt.Sprintf("%s, %s", unix.ErrnoName(errno), errno.Error())
 	}
 	return Clean(err.Error())
+}
+
+// kprobesAvailable reports whether tracefs offers kprobe_events, which
+// exists only with CONFIG_KPROBES (and kprobe PMU support).
+func kprobesAvailable() bool {
+	for _, root := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		if _, err := os.Stat(root + "/kprobe_events"); err == nil {
+			return true
+		}
+	}
+	return false
 }

@@ -26,6 +26,9 @@ type Request struct {
 	// PinMaps names the maps to pin. Nil pins every map the programs use;
 	// names not used by a listed program are created and pinned too.
 	PinMaps []string
+	// NoTargetCheck skips checking that attach targets exist, for plans
+	// that are only inspected (a dry-run retargets them).
+	NoTargetCheck bool
 }
 
 // Plan is a validated Request: the object's programs and maps reduced to
@@ -85,7 +88,7 @@ func Prepare(req *Request) (*Plan, error) {
 		}
 		at, err := rp.Attach.resolve()
 		if err == nil && at != nil {
-			if err = at.fits(ps); err == nil {
+			if err = at.fits(ps); err == nil && !req.NoTargetCheck {
 				err = at.check()
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/cilium/ebpf/asm"
 )
 
 func object(t *testing.T, name string) []byte {
@@ -134,5 +136,40 @@ func TestAttachKinds(t *testing.T) {
 	want := "cgroup,kprobe,lsm,netfilter,raw_tracepoint,sk_lookup,tcx,tracepoint,tracing,uprobe,xdp"
 	if got := strings.Join(AttachKinds(), ","); got != want {
 		t.Errorf("AttachKinds = %s", got)
+	}
+}
+
+func TestHelperName(t *testing.T) {
+	for fn, want := range map[asm.BuiltinFunc]string{
+		asm.FnProbeReadKernel:      "bpf_probe_read_kernel",
+		asm.FnGetCurrentPidTgid:    "bpf_get_current_pid_tgid",
+		asm.FnSkcToTcp6Sock:        "bpf_skc_to_tcp6_sock",
+		asm.FnJiffies64:            "bpf_jiffies64",
+		asm.FnMapLookupElem:        "bpf_map_lookup_elem",
+		asm.FnGetCurrentTaskBtf:    "bpf_get_current_task_btf",
+		asm.FnProbeWriteUser:       "bpf_probe_write_user",
+		asm.FnSkbLoadBytesRelative: "bpf_skb_load_bytes_relative",
+	} {
+		if got := HelperName(fn); got != want {
+			t.Errorf("HelperName(%v) = %q, want %q", fn, got, want)
+		}
+	}
+}
+
+func TestFacts(t *testing.T) {
+	plan, err := Prepare(&Request{Object: object(t, "tracing.bpf.o"), Programs: []Program{
+		{Name: "count_openat", Attach: Attach{None: true}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := plan.Facts()
+	if len(f) != 1 || f[0].Type != "tracepoint" || len(f[0].Maps) != 1 || f[0].Maps[0].Type != "Array" {
+		t.Fatalf("facts %+v", f)
+	}
+	if strings.Join(f[0].Helpers, ",") != "bpf_map_lookup_elem" {
+		t.Errorf("helpers %v", f[0].Helpers)
+	}
+	if f[0].BackEdges || f[0].SubCalls {
+		t.Errorf("no loops or calls expected: %+v", f[0])
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/bpfload/bpfload/caps"
 	"github.com/bpfload/bpfload/loader"
@@ -140,11 +139,10 @@ func TestEveryAttachKindHasARule(t *testing.T) {
 func TestHelperNamesAreReal(t *testing.T) {
 	real := map[string]bool{}
 	for fn := asm.BuiltinFunc(1); fn < 256; fn++ {
-		s := fn.String()
-		if !strings.HasPrefix(s, "Fn") {
+		if !strings.HasPrefix(fn.String(), "Fn") {
 			continue
 		}
-		real["bpf"+snake(strings.TrimPrefix(s, "Fn"))] = true
+		real[loader.HelperName(fn)] = true
 	}
 	if !real["bpf_probe_read_kernel"] || !real["bpf_get_current_pid_tgid"] {
 		t.Fatalf("name conversion is broken: %d names", len(real))
@@ -156,21 +154,6 @@ func TestHelperNamesAreReal(t *testing.T) {
 			}
 		}
 	}
-}
-
-func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if unicode.IsUpper(r) {
-			prevLower := i > 0 && !unicode.IsUpper(rune(s[i-1]))
-			nextLower := i+1 < len(s) && unicode.IsLower(rune(s[i+1]))
-			if prevLower || (i > 0 && nextLower) || i == 0 {
-				b.WriteByte('_')
-			}
-		}
-		b.WriteRune(unicode.ToLower(r))
-	}
-	return b.String()
 }
 
 func TestMatchVerifier(t *testing.T) {

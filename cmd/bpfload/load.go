@@ -32,12 +32,16 @@ one, and pins links, programs and maps below the pin directory
 (pin: in the manifest, else PIN-ROOT/NAME). Any failure undoes everything
 this run created.`,
 		Flags: append([]cli.Flag{
+			dryRunFlag(),
 			&cli.BoolFlag{Name: "replace", Usage: "replace what is loaded under the manifest's name, swapping links atomically where the kernel can"},
 			&cli.BoolFlag{Name: "allow-unsigned", Usage: "development only: skip signatures and the trust policy (loudly warned)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 0, Usage: "programs verified at once; 0 means one per CPU"},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 30 * time.Second, Usage: "how long to wait for another bpfload working below the same pin root"},
 		}, signatureFlags()...),
 		Action: func(c *cli.Context) error {
+			if c.Bool("dry-run") {
+				return runDryRun(c, out)
+			}
 			if err := setup(c, out, 1, "MANIFEST"); err != nil {
 				return err
 			}

@@ -40,6 +40,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// Actions return *diag.Error; anything else comes from the command
 	// line parser (a missing required flag, an unknown command).
+	var status exitStatus
+	if errors.As(err, &status) {
+		return int(status)
+	}
 	var de *diag.Error
 	if !errors.As(err, &de) {
 		de = diag.New(diag.EUsage, "%s", err.Error()).With("see bpfload --help")
@@ -67,7 +71,7 @@ func commonFlags() []cli.Flag {
 		&cli.StringFlag{Name: "state-dir", Value: defaultStateDir, EnvVars: []string{"BPFLOAD_STATE_DIR"}, Usage: "`DIR` recording what bpfload loaded where"},
 		&cli.StringFlag{Name: "pin-root", Value: defaultPinRoot, EnvVars: []string{"BPFLOAD_PIN_ROOT"}, Usage: "bpffs `DIR` below which manifests without pin: are pinned, as DIR/NAME"},
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output format: text or json"},
-		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "print the full verifier log of a rejected program, and more detail"},
+		&cli.BoolFlag{Name: "verbose", Usage: "print the full verifier log of a rejected program, and more detail"},
 	}
 }
 
@@ -85,11 +89,27 @@ It raises those capabilities on every thread, loads and attaches, drops
 every capability, then pins the programs, links and maps in bpffs so they
 outlive it.
 
+bpfload --dry-run MANIFEST|OBJECT.o finds the least-privilege capability
+set with trial loads in child processes, and explains every refusal.
+
 Exit status: 0 success, 1 internal, 2 usage, 3 manifest/object/policy,
 4 permission, 5 verifier or map, 6 attach, 7 state (already loaded, lock,
-pins). Every error carries a stable code such as BPFLOAD-E031.`,
+pins); for --dry-run, 10 capabilities missing from the manifest,
+11 superfluous ones, 12 a program no capability lets load or attach.
+Every error carries a stable code such as BPFLOAD-E031.`,
 		Commands: []*cli.Command{loadCommand(out), unloadCommand(out), listCommand(out), statusCommand(out),
-			verifyCommand(out), signCommand(out)},
+			verifyCommand(out), signCommand(out), initCommand(out), trialCommand()},
+		ArgsUsage: "[--dry-run MANIFEST|OBJECT.o]",
+		Flags:     append([]cli.Flag{dryRunFlag()}, commonFlags()...),
+		Action: func(c *cli.Context) error {
+			if c.Bool("dry-run") {
+				return runDryRun(c, out)
+			}
+			if c.NArg() > 0 {
+				return usageError(c, fmt.Sprintf("unknown command %q", c.Args().First()))
+			}
+			return cli.ShowAppHelp(c)
+		},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return usageError(c, err.Error())
 		},
@@ -97,7 +117,9 @@ pins). Every error carries a stable code such as BPFLOAD-E031.`,
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = app.OnUsageError
-		c.Flags = append(c.Flags, commonFlags()...)
+		if !c.Hidden {
+			c.Flags = append(c.Flags, commonFlags()...)
+		}
 	}
 	return app
 }
@@ -129,3 +151,5 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+func isErr(err, target error) bool { return errors.Is(err, target) }
