@@ -42,7 +42,13 @@ func Missing(want Set) (Set, error) {
 // anything, and reads every thread back afterwards (see Verify).
 //
 //	if err := caps.Raise(caps.Of(cap.BPF, cap.PERFMON)); err != nil { ... }
-func Raise(want Set) error {
+func Raise(want Set) error { return RaiseReserving(want, 0) }
+
+// RaiseReserving is Raise, but the capabilities in reserve stay in the
+// permitted set, never effective, inheritable or ambient, for a later step
+// (bpfload exec keeps CAP_SETPCAP to clear the bounding set before it runs
+// the workload). Read back as Raise does.
+func RaiseReserving(want, reserve Set) error {
 	threads, err := Observe()
 	if err != nil {
 		return err
@@ -51,9 +57,10 @@ func Raise(want Set) error {
 	if err != nil {
 		return err
 	}
-	if miss := want.Minus(before.Permitted); miss != 0 {
+	if miss := (want | reserve).Minus(before.Permitted); miss != 0 {
 		return fmt.Errorf("%w: %s", ErrNotPermitted, miss)
 	}
+	reserve = reserve.Minus(want)
 	setpcap := Of(cap.SETPCAP)
 	if before.Permitted.Has(setpcap) {
 		// Dropping bounding bits needs CAP_SETPCAP effective first.
@@ -62,16 +69,16 @@ func Raise(want Set) error {
 				return fmt.Errorf("raise CAP_SETPCAP to shrink the bounding set: %w", err)
 			}
 		}
-		if drop := before.Bounding.Minus(want); drop != 0 {
+		if drop := before.Bounding.Minus(want | reserve); drop != 0 {
 			if err := cap.DropBound(drop.Values()...); err != nil {
-				return fmt.Errorf("shrink bounding set to %s: %w", want, err)
+				return fmt.Errorf("shrink bounding set to %s: %w", want|reserve, err)
 			}
 		}
 	}
 	if err := cap.ResetAmbient(); err != nil {
 		return fmt.Errorf("clear ambient set: %w", err)
 	}
-	if err := setEPI(want, want, want); err != nil {
+	if err := setEPI(want, want|reserve, want); err != nil {
 		return fmt.Errorf("set effective/permitted/inheritable to %s: %w", want, err)
 	}
 	if want != 0 {
@@ -79,31 +86,38 @@ func Raise(want Set) error {
 			return fmt.Errorf("raise ambient set %s: %w", want, err)
 		}
 	}
-	return Verify(want)
+	return VerifySets(want, want|reserve, want, want)
 }
 
 // DropAll clears the effective, permitted, inheritable and ambient sets of
 // every thread and verifies the result. The bounding set is left alone.
-func DropAll() error {
+func DropAll() error { return DropReserving(0) }
+
+// DropReserving is DropAll, but reserve stays in the permitted set only.
+func DropReserving(reserve Set) error {
 	if err := cap.ResetAmbient(); err != nil {
 		return fmt.Errorf("clear ambient set: %w", err)
 	}
-	if err := cap.NewSet().SetProc(); err != nil {
+	if err := setEPI(0, reserve, 0); err != nil {
 		return fmt.Errorf("clear capability sets: %w", err)
 	}
-	return Verify(0)
+	return VerifySets(0, reserve, 0, 0)
 }
 
 // Verify reads every thread from /proc and fails unless each one holds
 // exactly want as its effective, permitted, inheritable and ambient set.
-func Verify(want Set) error {
+func Verify(want Set) error { return VerifySets(want, want, want, want) }
+
+// VerifySets reads every thread from /proc and fails unless each one holds
+// exactly these effective, permitted, inheritable and ambient sets.
+func VerifySets(e, p, i, a Set) error {
 	threads, err := Observe()
 	if err != nil {
 		return err
 	}
 	for _, t := range threads {
-		if t.Effective != want || t.Permitted != want || t.Inheritable != want || t.Ambient != want {
-			return fmt.Errorf("%w: pid %d thread %d holds %s, want %s in all four sets", ErrThreadMismatch, os.Getpid(), t.TID, describe(t), want)
+		if t.Effective != e || t.Permitted != p || t.Inheritable != i || t.Ambient != a {
+			return fmt.Errorf("%w: pid %d thread %d holds %s, want E=%s P=%s I=%s A=%s", ErrThreadMismatch, os.Getpid(), t.TID, describe(t), e, p, i, a)
 		}
 	}
 	return nil

@@ -96,6 +96,7 @@ programs:
 		t.Errorf("text report does not say the swap was not atomic:\n%s%s", r.stdout, r.stderr)
 	}
 	e.assertGone(ebpf.ProgramID(first.Programs[0].ID))
+	e.assertGone(ebpf.ProgramID(rep.Programs[0].ID))
 	if got := len(e.newPrograms()); got != 1 {
 		t.Errorf("%d programs loaded after two replaces, want 1: %v", got, e.newPrograms())
 	}

@@ -20,7 +20,8 @@ func readBeneath(dir, rel string, limit int64) ([]byte, error) {
 	}
 	defer unix.Close(dfd)
 	fd, err := unix.Openat2(dfd, rel, &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY,
+		// O_NONBLOCK: opening a FIFO must not wait for a writer.
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC | unix.O_NOCTTY | unix.O_NONBLOCK,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	switch {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/bpfload/bpfload/caps"
@@ -33,6 +34,7 @@ var (
 	ErrTooLarge       = errors.New("file too large")
 	ErrDigestMismatch = errors.New("object digest does not match the manifest")
 	ErrObjectPath     = errors.New("object path not allowed")
+	ErrNotRegular     = errors.New("not a regular file")
 )
 
 // Manifest v1: what to load, from which object, with which capabilities.
@@ -258,12 +260,45 @@ func (m *Manifest) ReadObject() ([]byte, error) {
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return readAllLimited(f, path, limit)
+}
+
+// openRegular opens path for reading without blocking on a FIFO or device
+// (O_NONBLOCK), and refuses anything but a regular file.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is a %s", ErrNotRegular, path, kindOf(fi.Mode()))
+	}
+	return f, nil
+}
+
+func kindOf(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeDevice != 0:
+		return "device"
+	case m&os.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
 }
 
 func readAllLimited(f *os.File, name string, limit int64) ([]byte, error) {
@@ -272,7 +307,7 @@ func readAllLimited(f *os.File, name string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
+		return nil, fmt.Errorf("%w: %s is a %s", ErrNotRegular, name, kindOf(fi.Mode()))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {

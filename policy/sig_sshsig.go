@@ -91,10 +91,11 @@ func (p *TrustPolicy) sshTrust(key ssh.PublicKey, now time.Time) (string, string
 	}
 	fp := ssh.FingerprintSHA256(cert.Key)
 	caFP := ssh.FingerprintSHA256(cert.SignatureKey)
-	for _, f := range []string{fp, caFP} {
-		if p.revoked(f) {
-			return "", fp, fmt.Errorf("%w: certificate key or its CA %s is revoked by the trust policy", errSigUntrusted, f)
-		}
+	if p.revoked(fp) {
+		return "", fp, fmt.Errorf("%w: certificate %q: its key %s is revoked by the trust policy", errSigUntrusted, cert.KeyId, fp)
+	}
+	if p.revoked(caFP) {
+		return "", fp, fmt.Errorf("%w: certificate %q was issued by CA %s, which the trust policy revokes", errSigUntrusted, cert.KeyId, caFP)
 	}
 	var reasons []string
 	for _, s := range p.Signers {
@@ -124,7 +125,7 @@ func (p *TrustPolicy) sshTrust(key ssh.PublicKey, now time.Time) (string, string
 	if len(reasons) == 0 {
 		return "", fp, fmt.Errorf("%w: certificate %q was issued by CA %s, which no sshCA signer lists", errSigUntrusted, cert.KeyId, caFP)
 	}
-	return "", fp, fmt.Errorf("%w: certificate %q (principals %s, valid %s to %s) is not acceptable: %s", errSigUntrusted, cert.KeyId,
+	return "", fp, fmt.Errorf("%w: certificate %q (principals %s, valid %s to %s) is not acceptable: %s; get a fresh certificate for a listed principal", errSigUntrusted, cert.KeyId,
 		strings.Join(cert.ValidPrincipals, ","), certTime(cert.ValidAfter), certTime(cert.ValidBefore), strings.Join(reasons, "; "))
 }
 

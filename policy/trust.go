@@ -21,7 +21,7 @@ const MaxPolicySize = 1 << 20
 
 // ErrUnsafeFile is wrapped when a policy file may be written by others
 // than its owner, or is owned by another user than root or bpfload's.
-var ErrUnsafeFile = errors.New("file is writable by others")
+var ErrUnsafeFile = errors.New("file is not safe to trust")
 
 // TrustPolicy says which signer may ask for what. Deny by default: a
 // manifest no rule matches is refused.
@@ -75,7 +75,7 @@ type AttachAllow struct {
 // ReadTrustPolicy reads and validates the trust policy at file, refusing a
 // file others may write.
 func ReadTrustPolicy(file string) (*TrustPolicy, error) {
-	f, err := os.Open(file)
+	f, err := openRegular(file)
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +98,10 @@ func checkOwnership(f *os.File, name string) error {
 		return err
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("%w: %s has mode %04o; run chmod go-w %s", ErrUnsafeFile, name, fi.Mode().Perm(), name)
+		return fmt.Errorf("%w: %s has mode %04o, writable by others than its owner; run chmod go-w %s", ErrUnsafeFile, name, fi.Mode().Perm(), name)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
-		return fmt.Errorf("%w: %s is owned by uid %d, neither root nor this user", ErrUnsafeFile, name, st.Uid)
+		return fmt.Errorf("%w: %s is owned by uid %d, neither root nor this user (uid %d); chown it to root", ErrUnsafeFile, name, st.Uid, os.Geteuid())
 	}
 	return nil
 }

@@ -121,7 +121,7 @@ func (p *TrustPolicy) Verify(m *Manifest, opts VerifyOptions) (*Verified, error)
 	for _, f := range files {
 		vs, err := p.verifyOne(f, m.Raw, now)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return nil, fmt.Errorf("%s (checked for %s): %w", f, desc, err)
 		}
 		for _, s := range rule.Signers {
 			if s == vs.Signer {
@@ -154,6 +154,9 @@ func (p *TrustPolicy) verifyOne(file string, message []byte, now time.Time) (Ver
 	raw, err := readLimited(file, MaxSignatureSize)
 	if errors.Is(err, ErrTooLarge) {
 		return VerifiedSignature{}, fmt.Errorf("%w: over %d bytes", errSigFormat, MaxSignatureSize)
+	}
+	if errors.Is(err, ErrNotRegular) {
+		return VerifiedSignature{}, fmt.Errorf("%w: %v", errSigFormat, err)
 	}
 	if err != nil {
 		return VerifiedSignature{}, err

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/bpfload/bpfload/diag"
 	"github.com/bpfload/bpfload/loader"
@@ -39,7 +40,7 @@ func readPolicy(file string) (*policy.TrustPolicy, error) {
 		de.Msg = fmt.Sprintf("trust policy %s does not exist", file)
 		de.Fix = append(de.Fix, "write one (see README.md, Trust policy) or pass --policy FILE / BPFLOAD_POLICY")
 	case errors.Is(err, policy.ErrUnsafeFile):
-		de.Fix = append(de.Fix, "only its owner (root or this user) may write it")
+		de.Fix = append(de.Fix, "the policy must be owned by root or this user, and writable only by its owner")
 	default:
 		de.Fix = append(de.Fix, "see README.md, Trust policy")
 	}
@@ -48,6 +49,13 @@ func readPolicy(file string) (*policy.TrustPolicy, error) {
 
 // verifyTrust checks m's signatures and rule, mapping failures to codes.
 func verifyTrust(m *policy.Manifest, o trustOptions) (*policy.TrustPolicy, *policy.Verified, error) {
+	// An unsigned manifest is told as such, whatever the policy.
+	if len(o.signatures) == 0 {
+		found, err := policy.FindSignatures(m.Path, o.signatureDir)
+		if err == nil && len(found) == 0 {
+			return nil, nil, trustError(m, fmt.Errorf("%w: no signature found for %s (looked for %s.sig and %s.sigstore.json)", policy.ErrUnsigned, m.Path, m.Path, m.Path))
+		}
+	}
 	tp, err := readPolicy(o.policyFile)
 	if err != nil {
 		return nil, nil, err
@@ -67,10 +75,15 @@ func trustError(m *policy.Manifest, err error) error {
 		code = diag.EUnsigned
 		fix = []string{"sign it: bpfload sign --key KEY " + m.Path + " (or ssh-keygen -Y sign -n bpfload -f KEY, or cosign sign-blob; see README.md, Signing)",
 			"for development only: bpfload load --allow-unsigned " + m.Path}
+	case errors.Is(err, policy.ErrSignature) && strings.Contains(err.Error(), "namespace"):
+		code = diag.EBadSignature
+		fix = []string{"sign with the bpfload namespace: ssh-keygen -Y sign -n bpfload -f KEY " + m.Path + ", or bpfload sign"}
 	case errors.Is(err, policy.ErrSignature):
 		code = diag.EBadSignature
-		fix = []string{"the manifest or its signature changed after signing: sign the manifest again, or restore the signed bytes",
-			"SSH signatures must be made with -n bpfload; Sigstore bundles with cosign sign-blob --bundle"}
+		fix = []string{"the manifest or its signature changed after signing: sign the manifest again, or restore the signed bytes"}
+	case errors.Is(err, policy.ErrUntrusted) && strings.Contains(err.Error(), "certificate"):
+		code = diag.EUntrusted
+		fix = []string{"get a certificate from a CA the policy lists (sshCA), valid now, for one of its principals"}
 	case errors.Is(err, policy.ErrUntrusted):
 		code = diag.EUntrusted
 		fix = []string{"sign with a key the trust policy lists under signers:, or add the key there (never a revoked one)"}
