@@ -221,6 +221,10 @@ func explainPin(e *Error, se *loader.StepError) {
 	case errors.Is(se.Err, loader.ErrNotBPFFS):
 		e.Code = ENotBPFFS
 		e.Fix = append(e.Fix, "mount bpffs: mount -t bpf bpf /sys/fs/bpf, or choose a pin path on a bpffs mount")
+	case isPerm(se.Err) && strings.Contains(se.Err.Error(), "chown"):
+		e.Code = EPinDenied
+		e.Cause = "pins are made after every capability is dropped, so owner: can name only bpfload's own user and a group that user belongs to"
+		e.Fix = append(e.Fix, "set owner: to a group the loading user is in (owner: \":GROUP\") with a mode such as \"0640\", or chown the pins after loading")
 	case isPerm(se.Err):
 		e.Code = EPinDenied
 		e.Cause = "pins are created after every capability is dropped, so the user running bpfload must be able to write the pin directory"

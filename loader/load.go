@@ -8,6 +8,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
 )
 
 // LoadOptions tune Load. A nil *LoadOptions means defaults.
@@ -31,6 +32,7 @@ type Loaded struct {
 	restore  []func() // undo in-place link updates, on rollback
 	leftover error
 	oldLinks []oldLinkRef // the replaced load's links and programs
+	pinOpts  *PinOptions
 }
 
 type oldLinkRef struct {
@@ -286,4 +288,28 @@ func (l *Loaded) Close() {
 	for _, lm := range l.Maps {
 		lm.m.Close()
 	}
+}
+
+// DupMaps duplicates the descriptors of the named maps without
+// close-on-exec, so a program this process executes inherits them. It
+// returns each map's descriptor number.
+func (l *Loaded) DupMaps(names []string) (map[string]int, error) {
+	out := map[string]int{}
+	for _, n := range names {
+		var m *ebpf.Map
+		for _, lm := range l.Maps {
+			if lm.Name == n {
+				m = lm.m
+			}
+		}
+		if m == nil {
+			return nil, fmt.Errorf("%w: %s", ErrNoMap, n)
+		}
+		fd, err := unix.Dup(m.FD())
+		if err != nil {
+			return nil, fmt.Errorf("duplicate map %s: %w", n, err)
+		}
+		out[n] = fd
+	}
+	return out, nil
 }

@@ -27,6 +27,41 @@ const (
 //		loaded.Rollback()
 //	}
 func (l *Loaded) Pin(dir string) error {
+	return l.PinWith(dir, nil)
+}
+
+// PinOptions set the owner and mode of pins. A nil *PinOptions, a zero
+// Mode or a negative UID or GID keep the kernel's defaults (the caller's
+// user, mode 0600 for pins).
+type PinOptions struct {
+	Mode     os.FileMode // for pins; directories also get x where they get r
+	UID, GID int
+}
+
+func (o *PinOptions) apply(path string, dir bool) error {
+	if o == nil {
+		return nil
+	}
+	if o.Mode != 0 {
+		m := o.Mode.Perm()
+		if dir {
+			m |= (m & 0o444) >> 2 // r implies x on directories
+		}
+		if err := os.Chmod(path, m); err != nil {
+			return err
+		}
+	}
+	if o.UID >= 0 || o.GID >= 0 {
+		if err := os.Lchown(path, o.UID, o.GID); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+	}
+	return nil
+}
+
+// PinWith is Pin with the owner and mode of opts.
+func (l *Loaded) PinWith(dir string, opts *PinOptions) error {
+	l.pinOpts = opts
 	if err := CheckBPFFS(dir); err != nil {
 		return &StepError{Op: OpPin, Target: dir, Err: err}
 	}
@@ -89,7 +124,7 @@ func (l *Loaded) pinOne(path string, pin func(string) error) error {
 		return err
 	}
 	l.created = append(l.created, path)
-	return nil
+	return l.pinOpts.apply(path, false)
 }
 
 func (l *Loaded) mkdirAll(dir string) error {
@@ -106,7 +141,7 @@ func (l *Loaded) mkdirAll(dir string) error {
 		return err
 	}
 	l.created = append(l.created, dir)
-	return nil
+	return l.pinOpts.apply(dir, true)
 }
 
 // Rollback detaches and closes everything Load created and removes the pins

@@ -102,13 +102,13 @@ func (p *Plan) attachOrUpdate(pp plannedProgram, lp *LoadedProgram, l *Loaded) (
 // the old pins or the new ones. The old pins are then removed: links that
 // were not updated in place detach. On error the caller calls Rollback,
 // which also puts updated links back on their old programs.
-func (l *Loaded) PinReplace(dir string) error {
+func (l *Loaded) PinReplace(dir string, opts *PinOptions) error {
 	// bpffs refuses names with a dot; manifest names never hold '_'.
 	staging := filepath.Join(filepath.Dir(dir), filepath.Base(dir)+"_replacing")
 	if err := removeTree(staging); err != nil {
 		return &StepError{Op: OpPin, Target: staging, Err: fmt.Errorf("remove a stale staging directory: %w", err)}
 	}
-	if err := l.Pin(staging); err != nil {
+	if err := l.PinWith(staging, opts); err != nil {
 		return err
 	}
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {

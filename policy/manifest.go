@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +50,8 @@ type Manifest struct {
 	Object       ObjectRef      `yaml:"object" json:"object"`
 	Capabilities *[]string      `yaml:"capabilities" json:"capabilities"`
 	Pin          string         `yaml:"pin,omitempty" json:"pin,omitempty"`
+	Owner        string         `yaml:"owner,omitempty" json:"owner,omitempty"`
+	Mode         string         `yaml:"mode,omitempty" json:"mode,omitempty"`
 	Programs     []ProgramEntry `yaml:"programs" json:"programs"`
 	Maps         []MapEntry     `yaml:"maps,omitempty" json:"maps,omitempty"`
 
@@ -55,7 +59,9 @@ type Manifest struct {
 	Path string `yaml:"-" json:"-"`
 	Raw  []byte `yaml:"-" json:"-"`
 	// Caps is Capabilities parsed.
-	Caps    caps.Set `yaml:"-" json:"-"`
+	Caps caps.Set `yaml:"-" json:"-"`
+	// PinOpts is Owner and Mode parsed; nil when neither is set.
+	PinOpts *loader.PinOptions
 	issued  *time.Time
 	expires *time.Time
 	doc     *doc
@@ -144,6 +150,23 @@ func (m *Manifest) validate() error {
 	}
 	if m.issued != nil && m.expires != nil && !m.expires.After(*m.issued) {
 		return d.invalid("expiresAt", "must be after issuedAt")
+	}
+	if m.Owner != "" || m.Mode != "" {
+		m.PinOpts = &loader.PinOptions{UID: -1, GID: -1}
+		if m.Mode != "" {
+			mode, err := strconv.ParseUint(m.Mode, 8, 32)
+			if err != nil || mode > 0o777 || mode&0o600 != 0o600 {
+				return d.invalid("mode", "%q must be octal permissions such as \"0640\" that keep the owner's read and write (no setuid, sticky or setgid bits)", m.Mode)
+			}
+			m.PinOpts.Mode = os.FileMode(mode)
+		}
+		if m.Owner != "" {
+			uid, gid, err := parseOwner(m.Owner)
+			if err != nil {
+				return d.invalid("owner", "%v", err)
+			}
+			m.PinOpts.UID, m.PinOpts.GID = uid, gid
+		}
 	}
 	if err := objectPathOK(m.Object.Path); err != nil {
 		return d.invalid("object.path", "%v", err)
@@ -321,3 +344,49 @@ func readAllLimited(f *os.File, name string, limit int64) ([]byte, error) {
 
 // ValidName reports whether s is a valid manifest name.
 func ValidName(s string) bool { return nameRE.MatchString(s) }
+
+// parseOwner reads "USER", "USER:GROUP" or ":GROUP", as numbers or names.
+func parseOwner(s string) (uid, gid int, err error) {
+	uid, gid = -1, -1
+	name, group, hasGroup := strings.Cut(s, ":")
+	if name != "" {
+		if uid, err = lookupID(name, func(n string) (string, error) {
+			u, err := user.Lookup(n)
+			if err != nil {
+				return "", err
+			}
+			return u.Uid, nil
+		}); err != nil {
+			return -1, -1, fmt.Errorf("owner %q: %v", s, err)
+		}
+	}
+	if hasGroup {
+		if gid, err = lookupID(group, func(n string) (string, error) {
+			g, err := user.LookupGroup(n)
+			if err != nil {
+				return "", err
+			}
+			return g.Gid, nil
+		}); err != nil {
+			return -1, -1, fmt.Errorf("owner %q: %v", s, err)
+		}
+	}
+	if uid < 0 && gid < 0 {
+		return -1, -1, fmt.Errorf("owner %q: give USER, USER:GROUP or :GROUP", s)
+	}
+	return uid, gid, nil
+}
+
+func lookupID(s string, byName func(string) (string, error)) (int, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 0 {
+			return -1, fmt.Errorf("%d is negative", n)
+		}
+		return n, nil
+	}
+	id, err := byName(s)
+	if err != nil {
+		return -1, err
+	}
+	return strconv.Atoi(id)
+}

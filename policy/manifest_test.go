@@ -91,6 +91,10 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate program", "name: sock_filter", "name: count_openat", ErrInvalid, `already listed at programs[0]`},
 		{"no programs", good[strings.Index(good, "programs:"):], "", ErrInvalid, `programs: missing`},
 		{"two documents", "maps:", "---\nmaps:", ErrSyntax, ``},
+		{"bad mode", "maps:", "mode: \"4755\"\nmaps:", ErrInvalid, `mode: "4755" must be octal permissions`},
+		{"mode without owner rw", "maps:", "mode: \"0444\"\nmaps:", ErrInvalid, `keep the owner's read and write`},
+		{"unknown owner", "maps:", "owner: no-such-user-here\nmaps:", ErrInvalid, `owner "no-such-user-here"`},
+		{"empty owner", "maps:", "owner: \":\"\nmaps:", ErrInvalid, `give USER, USER:GROUP or :GROUP`},
 		{"tag", "version: 3", "version: !!int 3", ErrSyntax, `m.yaml:4: YAML tags`},
 		{"anchor and alias", "version: 3", "version: &v 3\nissuedAt: *v", ErrSyntax, `anchors`},
 	}
@@ -190,5 +194,19 @@ func TestReadLimits(t *testing.T) {
 	}
 	if _, err := readLimited(dir, 100); err == nil {
 		t.Error("a directory must not read as a manifest")
+	}
+}
+
+func TestOwnerMode(t *testing.T) {
+	m, err := ParseManifest("m.yaml", []byte(strings.Replace(good, "maps:", "owner: \"65534:0\"\nmode: \"0640\"\nmaps:", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.PinOpts == nil || m.PinOpts.UID != 65534 || m.PinOpts.GID != 0 || m.PinOpts.Mode != 0o640 {
+		t.Errorf("pin options %+v", m.PinOpts)
+	}
+	m, err = ParseManifest("m.yaml", []byte(strings.Replace(good, "maps:", "owner: \":root\"\nmaps:", 1)))
+	if err != nil || m.PinOpts.UID != -1 || m.PinOpts.GID != 0 || m.PinOpts.Mode != 0 {
+		t.Errorf("group only: %+v %v", m.PinOpts, err)
 	}
 }

@@ -79,6 +79,10 @@ type loadOptions struct {
 	lockTimeout   time.Duration
 	warn          func(string)
 	trust         trustOptions
+	// reserve stays permitted (never effective) through the load, for exec.
+	reserve caps.Set
+	// passMaps are map names whose descriptors are kept open, for exec.
+	passMaps []string
 }
 
 // readManifest reads and checks a manifest and its object, mapping each
@@ -193,7 +197,7 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 			return nil, trustError(m, err)
 		}
 	}
-	if err := checkPermitted(m); err != nil {
+	if err := checkPermitted(m, o.reserve); err != nil {
 		return nil, err
 	}
 
@@ -227,13 +231,13 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	}
 
 	// Privileged section: exactly the manifest's capabilities.
-	if err := caps.Raise(m.Caps); err != nil {
-		_ = caps.DropAll()
+	if err := caps.RaiseReserving(m.Caps, o.reserve); err != nil {
+		_ = caps.DropReserving(o.reserve)
 		return nil, diag.Wrap(diag.ECapsLeft, fmt.Errorf("raise %s: %w", m.Caps, err))
 	}
 	during, err := observeUniform()
 	if err != nil {
-		_ = caps.DropAll()
+		_ = caps.DropReserving(o.reserve)
 		return nil, diag.Wrap(diag.ECapsLeft, err)
 	}
 	jobs := o.jobs
@@ -241,7 +245,7 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 		jobs = runtime.NumCPU()
 	}
 	loaded, loadErr := plan.Load(&loader.LoadOptions{Jobs: jobs})
-	dropErr := caps.DropAll()
+	dropErr := caps.DropReserving(o.reserve)
 	// End of the privileged section.
 
 	if loadErr != nil {
@@ -260,18 +264,18 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if dropErr != nil {
 		return nil, diag.Wrap(diag.ECapsLeft, dropErr)
 	}
-	after, err := observeAfterDrop()
+	after, err := observeAfterDrop(o.reserve)
 	if err != nil {
 		return nil, err
 	}
 	if err := interrupted(); err != nil {
 		return nil, err
 	}
-	pin := loaded.Pin
+	pin := loaded.PinWith
 	if replacing {
 		pin = loaded.PinReplace
 	}
-	if err := pin(pinDir); err != nil {
+	if err := pin(pinDir, m.PinOpts); err != nil {
 		return nil, diag.Explain(err, diag.Context{Granted: m.Caps, Manifest: m.Path})
 	}
 	if err := loaded.Leftover(); err != nil {
@@ -302,8 +306,14 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if err := st.Put(rec); err != nil {
 		return nil, diag.Wrap(diag.EState, err)
 	}
+	rep = newLoadReport(m, rec.Loaded, during, after, o.reserve)
+	if len(o.passMaps) > 0 {
+		if rep.PassedFDs, err = loaded.DupMaps(o.passMaps); err != nil {
+			return nil, diag.Wrap(diag.EUsage, err).With("--pass-fd takes the names of maps the loaded programs use or the manifest lists")
+		}
+	}
 	loaded.Close()
-	return newLoadReport(m, rec.Loaded, during, after), nil
+	return rep, nil
 }
 
 func attachText(kind, point string) string {
@@ -315,8 +325,8 @@ func attachText(kind, point string) string {
 
 // checkPermitted stops before any bpf() call when bpfload cannot raise a
 // capability the manifest lists.
-func checkPermitted(m *policy.Manifest) error {
-	missing, err := caps.Missing(m.Caps)
+func checkPermitted(m *policy.Manifest, reserve caps.Set) error {
+	missing, err := caps.Missing(m.Caps | reserve)
 	if err != nil {
 		return diag.Wrap(diag.EInternal, err)
 	}
@@ -327,9 +337,12 @@ func checkPermitted(m *policy.Manifest) error {
 	if self == "" {
 		self = "/usr/local/bin/bpfload"
 	}
-	de := diag.New(diag.ENotPermitted, "bpfload may not raise %s, which %s lists: it is not in bpfload's permitted set", missing, m.Path).At(m.Where("capabilities"))
-	de.Cause = "a process can raise only capabilities in its permitted set; bpfload never runs setuid"
-	de.Fix = caps.GrantHints(m.Caps, self)
+	de := diag.New(diag.ENotPermitted, "bpfload may not raise %s: it is not in bpfload's permitted set", missing).At(m.Where("capabilities"))
+	de.Cause = "a process can raise only capabilities in its permitted set (and, in a container, its bounding set); bpfload never runs setuid"
+	if extra := missing.Minus(m.Caps); extra != 0 {
+		de.Cause += fmt.Sprintf("; exec needs %s too, to clear the bounding set and switch user before it runs the workload", extra)
+	}
+	de.Fix = caps.GrantHints(m.Caps|reserve, self)
 	return de
 }
 
@@ -373,13 +386,13 @@ func observeUniform() (caps.Thread, error) {
 
 // observeAfterDrop reads every thread and fails loudly if any still holds
 // a capability in any of E, P, I, A.
-func observeAfterDrop() (caps.Thread, error) {
+func observeAfterDrop(reserve caps.Set) (caps.Thread, error) {
 	threads, err := caps.Observe()
 	if err != nil {
 		return caps.Thread{}, diag.Wrap(diag.ECapsLeft, err)
 	}
 	for _, t := range threads {
-		if left := t.Effective | t.Permitted | t.Inheritable | t.Ambient; left != 0 {
+		if left := t.Effective | t.Permitted.Minus(reserve) | t.Inheritable | t.Ambient; left != 0 {
 			return t, diag.New(diag.ECapsLeft, "thread %d still holds %s after the drop", t.TID, left).With("report this as a bug: nothing was left loaded")
 		}
 	}

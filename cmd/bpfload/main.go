@@ -98,7 +98,7 @@ pins); for --dry-run, 10 capabilities missing from the manifest,
 11 superfluous ones, 12 a program no capability lets load or attach.
 Every error carries a stable code such as BPFLOAD-E031.`,
 		Commands: []*cli.Command{loadCommand(out), unloadCommand(out), listCommand(out), statusCommand(out),
-			verifyCommand(out), signCommand(out), initCommand(out), trialCommand()},
+			verifyCommand(out), signCommand(out), initCommand(out), execCommand(out), trialCommand()},
 		ArgsUsage: "[--dry-run MANIFEST|OBJECT.o]",
 		Flags:     append([]cli.Flag{dryRunFlag()}, commonFlags()...),
 		Action: func(c *cli.Context) error {

@@ -20,6 +20,8 @@ type loadReport struct {
 	Programs     []programReport `json:"programs"`
 	Maps         []mapReport     `json:"maps"`
 	Capabilities capReport       `json:"capabilities"`
+	// PassedFDs maps map names to the descriptors exec hands the workload.
+	PassedFDs map[string]int `json:"passed_fds,omitempty"`
 }
 
 type programReport struct {
@@ -45,18 +47,21 @@ type capReport struct {
 	Manifest   []string `json:"manifest"`
 	DuringLoad []string `json:"during_load"`
 	AfterDrop  []string `json:"after_drop"`
+	// Reserved stays permitted, never effective, for exec's last step.
+	Reserved []string `json:"reserved,omitempty"`
 	// Threads is how many threads were read each time.
 	ThreadsDuring int `json:"threads_checked_during_load"`
 	ThreadsAfter  int `json:"threads_checked_after_drop"`
 }
 
-func newLoadReport(m *policy.Manifest, l *state.Load, during, after caps.Thread) *loadReport {
+func newLoadReport(m *policy.Manifest, l *state.Load, during, after caps.Thread, reserve caps.Set) *loadReport {
 	r := &loadReport{Name: m.Name, Version: m.Version, Manifest: l.Manifest, PinDir: l.PinDir,
 		Programs: programReports(l), Maps: mapReports(l),
 		Capabilities: capReport{
 			Manifest:      m.Caps.Names(),
 			DuringLoad:    during.Effective.Names(),
-			AfterDrop:     (after.Effective | after.Permitted | after.Inheritable | after.Ambient).Names(),
+			AfterDrop:     (after.Effective | after.Permitted.Minus(reserve) | after.Inheritable | after.Ambient).Names(),
+			Reserved:      (after.Permitted & reserve).Names(),
 			ThreadsDuring: during.TID, ThreadsAfter: after.TID,
 		}}
 	return r
@@ -89,8 +94,15 @@ func (r *loadReport) writeText(w io.Writer) {
 	writeMaps(w, r.Maps)
 	fmt.Fprintf(w, "\ncapabilities (read from /proc/self/task/*/status):\n")
 	fmt.Fprintf(w, "  manifest:     %s\n", list(r.Capabilities.Manifest))
-	fmt.Fprintf(w, "  during load:  %s (effective = permitted = inheritable = ambient on all %d threads)\n", list(r.Capabilities.DuringLoad), r.Capabilities.ThreadsDuring)
+	same := "effective = permitted = inheritable = ambient"
+	if len(r.Capabilities.Reserved) > 0 {
+		same = "effective = inheritable = ambient; permitted adds the reserve below"
+	}
+	fmt.Fprintf(w, "  during load:  %s (%s on all %d threads)\n", list(r.Capabilities.DuringLoad), same, r.Capabilities.ThreadsDuring)
 	fmt.Fprintf(w, "  after drop:   %s (all %d threads)\n", list(r.Capabilities.AfterDrop), r.Capabilities.ThreadsAfter)
+	if len(r.Capabilities.Reserved) > 0 {
+		fmt.Fprintf(w, "  reserved:     %s (permitted only, never effective; cleared before the workload runs)\n", list(r.Capabilities.Reserved))
+	}
 }
 
 func writePrograms(w io.Writer, progs []programReport) {
