@@ -360,7 +360,7 @@ func parseOwner(s string) (uid, gid int, err error) {
 			return -1, -1, fmt.Errorf("owner %q: %v", s, err)
 		}
 	}
-	if hasGroup {
+	if hasGroup && group != "" {
 		if gid, err = lookupID(group, func(n string) (string, error) {
 			g, err := user.LookupGroup(n)
 			if err != nil {
