@@ -16,7 +16,13 @@ BPF_OBJ := $(BPF_SRC:.c=.o)
 FUZZ_TARGETS := FuzzManifest FuzzTrustPolicy FuzzSSHSignature FuzzSigstoreBundle
 FUZZTIME ?= 5s
 
-.PHONY: all build bpf test unit e2e fuzz lint demo clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+# File capabilities for make install: permitted only (+p), never +e or setuid.
+CAPS    ?= cap_bpf,cap_perfmon,cap_net_admin
+IMAGE   ?= bpfload:$(VERSION)
+
+.PHONY: all build bpf test unit e2e fuzz lint demo clean install uninstall image
 
 all: build
 
@@ -57,6 +63,26 @@ lint:
 
 demo: build
 	scripts/demo
+
+# Installs the binary with file capabilities in the permitted set only:
+# bpfload raises them itself, only as a signed manifest and the policy
+# allow, and holds none afterwards.
+install: build
+	@case "$(CAPS)" in *[=+-]*) echo "CAPS lists names only, e.g. CAPS=cap_bpf,cap_perfmon; install adds +p itself"; exit 2;; esac
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/bpfload
+	setcap $(CAPS)+p $(DESTDIR)$(PREFIX)/bin/bpfload
+	getcap $(DESTDIR)$(PREFIX)/bin/bpfload
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/bpfload
+
+# Builds deploy/Dockerfile where a container engine runs.
+image:
+	@if docker info >/dev/null 2>&1; then \
+		docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) . ; \
+	else \
+		echo "make image: no container engine answers here (docker info failed); nothing built"; exit 1; \
+	fi
 
 clean:
 	rm -rf bin
