@@ -88,3 +88,19 @@ func (e Env) Blockers() []string {
 	}
 	return out
 }
+
+// BlockersFor is Blockers, keeping lockdown only where cause is about what
+// lockdown refuses: writing user memory, or (in confidentiality mode)
+// reading kernel memory.
+func (e Env) BlockersFor(cause string) []string {
+	relevant := strings.Contains(cause, "probe_write_user") ||
+		(e.Lockdown == "confidentiality" && strings.Contains(cause, "probe_read"))
+	var out []string
+	for _, b := range e.Blockers() {
+		if strings.HasPrefix(b, "kernel lockdown") && !relevant {
+			continue
+		}
+		out = append(out, b)
+	}
+	return out
+}

@@ -86,8 +86,8 @@ func (e *Error) refused(granted caps.Set, op string, hints ...string) {
 	e.Code = ERefused
 	e.Cause = fmt.Sprintf("the kernel refused %s although %s were held, every capability Linux checks there: the cause is not a capability", op, granted)
 	e.Fix = append(e.Fix, hints...)
-	if env := ProbeEnv(); len(env.Blockers()) > 0 {
-		e.Fix = append(e.Fix, "on this host: "+strings.Join(env.Blockers(), "; "))
+	if b := ProbeEnv().BlockersFor(op + " " + strings.Join(hints, " ")); len(b) > 0 {
+		e.Fix = append(e.Fix, "on this host: "+strings.Join(b, "; "))
 	}
 	e.Fix = append(e.Fix,
 		"check LSM denials (SELinux, AppArmor, BPF LSM) in the kernel log: dmesg | tail")

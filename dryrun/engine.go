@@ -21,9 +21,11 @@ var Candidates = mustParse("CAP_BPF", "CAP_PERFMON", "CAP_NET_ADMIN", "CAP_SYS_A
 
 // Input is what to dry-run.
 type Input struct {
-	Object   []byte
-	Programs []loader.Program // attach targets as the manifest gives them
-	PinMaps  []string
+	Object    []byte
+	Programs  []loader.Program // attach targets as the manifest gives them
+	PinMaps   []string
+	Constants map[string]any
+	Maps      []loader.MapSetting
 	// Manifest is the manifest's capability list, if a manifest was given.
 	Manifest    caps.Set
 	HasManifest bool
@@ -69,7 +71,7 @@ type Blocked struct {
 
 // Run dry-runs in.
 func Run(ctx context.Context, in *Input) (*Result, error) {
-	plan, err := loader.Prepare(&loader.Request{Object: in.Object, Programs: in.Programs, PinMaps: in.PinMaps, NoTargetCheck: true})
+	plan, err := loader.Prepare(in.request())
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +114,7 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 		e.note("bpfload does not hold CAP_SYS_ADMIN in its effective set, so it cannot make a private network namespace or cgroup: networking attach is predicted, not tried")
 	}
 	e.sp = &spawner{self: e.self, netns: sc.netns, timeout: timeout}
-	e.req = trialRequest{Object: in.Object, PinMaps: in.PinMaps}
+	e.req = trialRequest{Object: in.Object, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps}
 	for _, p := range in.Programs {
 		tp := trialProgram{Name: p.Name, Attach: p.Attach, None: p.Attach.None}
 		if slices.Contains(in.PredictOnly, p.Name) {
@@ -122,6 +124,17 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 		e.req.Programs = append(e.req.Programs, tp)
 	}
 	e.predictOnly = sc.retarget(e.req.Programs)
+	// The targets trials use for real must exist: say so now, not as a
+	// trial's failure.
+	check := &loader.Request{Object: in.Object, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps}
+	for _, p := range e.req.Programs {
+		a := p.Attach
+		a.None = p.None
+		check.Programs = append(check.Programs, loader.Program{Name: p.Name, Attach: a})
+	}
+	if _, err := loader.Prepare(check); err != nil {
+		return nil, err
+	}
 	for _, name := range e.predictOnly {
 		e.note("program %s: attach is predicted, not tried (no scratch target)", name)
 	}
@@ -294,8 +307,8 @@ func (e *engine) block(r trialResult) {
 	if len(r.Log) > 0 && r.Code == diag.EVerifier.ID {
 		cause += " (verifier log ends: " + strings.Join(r.Log, " / ") + ")"
 	}
-	if env := diag.ProbeEnv(); len(env.Blockers()) > 0 && r.Code == diag.ERefused.ID {
-		cause += "; on this host: " + strings.Join(env.Blockers(), "; ")
+	if b := diag.ProbeEnv().BlockersFor(cause); len(b) > 0 && r.Code == diag.ERefused.ID {
+		cause += "; on this host: " + strings.Join(b, "; ")
 	}
 	e.res.Blocked = append(e.res.Blocked, Blocked{Program: r.Program, Phase: r.Phase, Cause: cause})
 	e.drop(r.Program)
@@ -344,9 +357,13 @@ func dedupeByCap(needs []Need) []Need {
 // Predicted returns the capabilities the rules table predicts for in,
 // without any trial.
 func Predicted(in *Input) []string {
-	plan, err := loader.Prepare(&loader.Request{Object: in.Object, Programs: in.Programs, PinMaps: in.PinMaps, NoTargetCheck: true})
+	plan, err := loader.Prepare(in.request())
 	if err != nil {
 		return nil
 	}
 	return union(Predict(plan.Facts(), rules.MustLoad())).Names()
+}
+
+func (in *Input) request() *loader.Request {
+	return &loader.Request{Object: in.Object, Programs: in.Programs, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps, NoTargetCheck: true}
 }

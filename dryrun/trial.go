@@ -30,10 +30,12 @@ type trialProgram struct {
 
 // trialRequest is what the parent sends a child on stdin.
 type trialRequest struct {
-	Object       []byte         `json:"object"`
-	Programs     []trialProgram `json:"programs"`
-	PinMaps      []string       `json:"pin_maps"`
-	Capabilities []string       `json:"capabilities"`
+	Object       []byte              `json:"object"`
+	Programs     []trialProgram      `json:"programs"`
+	PinMaps      []string            `json:"pin_maps"`
+	Constants    map[string]any      `json:"constants,omitempty"`
+	Maps         []loader.MapSetting `json:"maps,omitempty"`
+	Capabilities []string            `json:"capabilities"`
 }
 
 // trialResult is what a child answers on stdout.
@@ -57,7 +59,9 @@ var phases = map[loader.Op]string{loader.OpMapCreate: "map", loader.OpMapPopulat
 // everything goes when the process exits.
 func RunTrial(in io.Reader, out io.Writer) error {
 	var req trialRequest
-	if err := json.NewDecoder(in).Decode(&req); err != nil {
+	dec := json.NewDecoder(in)
+	dec.UseNumber() // constants keep their exact integer values
+	if err := dec.Decode(&req); err != nil {
 		return fmt.Errorf("trial request: %w", err)
 	}
 	res := runTrial(&req)
@@ -69,7 +73,7 @@ func runTrial(req *trialRequest) trialResult {
 	if err != nil {
 		return trialResult{Phase: "setup", Message: err.Error()}
 	}
-	r := &loader.Request{Object: req.Object, PinMaps: req.PinMaps}
+	r := &loader.Request{Object: req.Object, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps}
 	for _, p := range req.Programs {
 		a := p.Attach
 		a.None = p.None

@@ -24,7 +24,7 @@ type Guessed struct {
 // tracepoint, xdp to an interface, cgroup_skb/ingress to a cgroup, and so
 // on. Targets the section cannot name get placeholders.
 func GuessPrograms(object []byte) ([]Guessed, error) {
-	spec, err := ebpf.LoadCollectionSpecFromReader(bytes.NewReader(object))
+	spec, err := ebpf.LoadCollectionSpecFromReader(bytesReader(object))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadObject, err)
 	}
@@ -88,3 +88,5 @@ func guessAttach(ps *ebpf.ProgramSpec) (Attach, string) {
 	}
 	return Attach{None: true}, ""
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

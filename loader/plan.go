@@ -2,6 +2,7 @@ package loader
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -29,7 +30,35 @@ type Request struct {
 	// NoTargetCheck skips checking that attach targets exist, for plans
 	// that are only inspected (a dry-run retargets them).
 	NoTargetCheck bool
+	// Constants set global variables (.rodata, .data, .bss) before load.
+	Constants map[string]any
+	// Maps size maps the object leaves open, or for this host. Maps
+	// listed here are created even if no program uses them.
+	Maps []MapSetting
 }
+
+// MapSetting sizes one map.
+type MapSetting struct {
+	Name       string
+	MaxEntries uint32 // 0 keeps the object's
+	ValueSize  uint32 // 0 keeps the object's; only where the object has none
+}
+
+// ErrUnsizedMap is wrapped when a map would be created with no size.
+var ErrUnsizedMap = errors.New("map has no size")
+
+// ErrMapSetting is wrapped by a map setting the object does not allow.
+var ErrMapSetting = errors.New("invalid map setting")
+
+// MapError names the map at fault in a Prepare error.
+type MapError struct {
+	Map string
+	Err error
+}
+
+func (e *MapError) Error() string { return fmt.Sprintf("map %s: %v", e.Map, e.Err) }
+
+func (e *MapError) Unwrap() error { return e.Err }
 
 // Plan is a validated Request: the object's programs and maps reduced to
 // what the request needs. It holds no kernel resources.
@@ -74,6 +103,27 @@ func Prepare(req *Request) (*Plan, error) {
 	if len(req.Programs) == 0 {
 		return nil, fmt.Errorf("%w: no programs requested", ErrBadAttach)
 	}
+	if err := setConstants(spec, req.Constants); err != nil {
+		return nil, err
+	}
+	for _, ms := range req.Maps {
+		m, ok := spec.Maps[ms.Name]
+		if !ok {
+			return nil, &MapError{ms.Name, fmt.Errorf("%w (the object has: %s)", ErrNoMap, strings.Join(sortedKeys(spec.Maps), ", "))}
+		}
+		if ms.MaxEntries != 0 {
+			m.MaxEntries = ms.MaxEntries
+		}
+		if ms.ValueSize != 0 {
+			if m.ValueSize != 0 && m.ValueSize != ms.ValueSize {
+				return nil, &MapError{ms.Name, fmt.Errorf("%w: the object already sets its value size to %d; valueSize applies only where the object leaves it open", ErrMapSetting, m.ValueSize)}
+			}
+			m.ValueSize = ms.ValueSize
+			if m.Value != nil {
+				m.Value = nil // the BTF value type no longer matches the size
+			}
+		}
+	}
 	p := &Plan{spec: spec}
 	seen := map[string]bool{}
 	used := map[string]bool{}
@@ -101,17 +151,34 @@ func Prepare(req *Request) (*Plan, error) {
 		}
 		p.programs = append(p.programs, plannedProgram{name: rp.Name, spec: ps, attacher: at, maps: refs})
 	}
+	for _, ms := range req.Maps {
+		used[ms.Name] = true
+	}
 	pin := req.PinMaps
 	if pin == nil {
-		pin = sortedKeys(used)
+		// Data sections (.rodata, .bss) cannot be pinned: bpffs refuses
+		// names with a dot.
+		for _, name := range sortedKeys(used) {
+			if !strings.Contains(name, ".") {
+				pin = append(pin, name)
+			}
+		}
 	}
 	for _, name := range pin {
+		if strings.Contains(name, ".") {
+			return nil, &MapError{name, fmt.Errorf("%w: bpffs refuses names with a dot, so a data section cannot be pinned; set pin: false", ErrMapSetting)}
+		}
 		if _, ok := spec.Maps[name]; !ok {
 			return nil, fmt.Errorf("%w: %s (the object has: %s)", ErrNoMap, name, strings.Join(sortedKeys(spec.Maps), ", "))
 		}
 		used[name] = true
 	}
 	p.maps = sortedKeys(used)
+	for _, name := range p.maps {
+		if err := sized(spec.Maps[name]); err != nil {
+			return nil, &MapError{name, err}
+		}
+	}
 	p.pinMaps = append([]string(nil), pin...)
 	sort.Strings(p.pinMaps)
 	for _, name := range p.maps {
@@ -186,4 +253,22 @@ func errMapName(err error, names []string) string {
 		}
 	}
 	return ""
+}
+
+// sized refuses a map the kernel would refuse for want of a size, before
+// anything is loaded: libbpf-style objects leave stack-trace and ring
+// buffer sizes to their loader.
+func sized(ms *ebpf.MapSpec) error {
+	switch ms.Type {
+	case ebpf.PerfEventArray, ebpf.CGroupStorage, ebpf.PerCPUCGroupStorage, ebpf.SkStorage,
+		ebpf.InodeStorage, ebpf.TaskStorage, ebpf.CgroupStorage, ebpf.StructOpsMap:
+		return nil // sized by the kernel or by cilium/ebpf
+	}
+	if ms.MaxEntries == 0 {
+		return fmt.Errorf("%w: set maps[].maxEntries (the object leaves max_entries open)", ErrUnsizedMap)
+	}
+	if ms.ValueSize == 0 && ms.Type != ebpf.RingBuf && ms.Type != ebpf.UserRingbuf && ms.Type != ebpf.Arena {
+		return fmt.Errorf("%w: set maps[].valueSize (the object leaves value_size open)", ErrUnsizedMap)
+	}
+	return nil
 }

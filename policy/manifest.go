@@ -52,6 +52,7 @@ type Manifest struct {
 	Pin          string         `yaml:"pin,omitempty" json:"pin,omitempty"`
 	Owner        string         `yaml:"owner,omitempty" json:"owner,omitempty"`
 	Mode         string         `yaml:"mode,omitempty" json:"mode,omitempty"`
+	Constants    map[string]any `yaml:"constants,omitempty" json:"constants,omitempty"`
 	Programs     []ProgramEntry `yaml:"programs" json:"programs"`
 	Maps         []MapEntry     `yaml:"maps,omitempty" json:"maps,omitempty"`
 
@@ -79,9 +80,13 @@ type ProgramEntry struct {
 	Attach loader.Attach `yaml:"attach" json:"attach"`
 }
 
-// MapEntry is one map to pin.
+// MapEntry is one map the manifest pins or sizes.
 type MapEntry struct {
-	Name string `yaml:"name" json:"name"`
+	Name       string `yaml:"name" json:"name"`
+	MaxEntries uint32 `yaml:"maxEntries,omitempty" json:"maxEntries,omitempty"`
+	ValueSize  uint32 `yaml:"valueSize,omitempty" json:"valueSize,omitempty"`
+	// Pin defaults to true for listed maps.
+	Pin *bool `yaml:"pin,omitempty" json:"pin,omitempty"`
 }
 
 var (
@@ -233,13 +238,17 @@ func (m *Manifest) ProgramIndex(name string) int {
 
 // Request builds the loader request for this manifest and object bytes.
 func (m *Manifest) Request(object []byte) *loader.Request {
-	req := &loader.Request{Object: object}
+	req := &loader.Request{Object: object, Constants: m.Constants}
 	for _, p := range m.Programs {
 		req.Programs = append(req.Programs, loader.Program{Name: p.Name, Attach: p.Attach})
 	}
 	if len(m.Maps) > 0 {
+		req.PinMaps = []string{} // listed: pin exactly those not marked pin: false
 		for _, mp := range m.Maps {
-			req.PinMaps = append(req.PinMaps, mp.Name)
+			if mp.Pin == nil || *mp.Pin {
+				req.PinMaps = append(req.PinMaps, mp.Name)
+			}
+			req.Maps = append(req.Maps, loader.MapSetting{Name: mp.Name, MaxEntries: mp.MaxEntries, ValueSize: mp.ValueSize})
 		}
 	}
 	return req

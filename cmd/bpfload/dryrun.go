@@ -60,7 +60,8 @@ func dryRunInput(path string) (*dryrun.Input, string, error) {
 		return nil, "", err
 	}
 	req := m.Request(obj)
-	return &dryrun.Input{Object: obj, Programs: req.Programs, PinMaps: req.PinMaps, Manifest: m.Caps, HasManifest: true}, "manifest " + path, nil
+	return &dryrun.Input{Object: obj, Programs: req.Programs, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps,
+		Manifest: m.Caps, HasManifest: true}, "manifest " + path, nil
 }
 
 func runDryRun(c *cli.Context, out *outputMode) error {
@@ -108,8 +109,12 @@ func prepareErrorPlain(err error) error {
 		code = diag.ENotInObject
 	case isErr(err, loader.ErrAttachMismatch):
 		code = diag.EAttachMismatch
-	case isErr(err, loader.ErrBadAttach):
+	case isErr(err, loader.ErrAttachTarget):
+		code = diag.EAttachTarget
+	case isErr(err, loader.ErrBadAttach), isErr(err, loader.ErrConstant), isErr(err, loader.ErrMapSetting):
 		code = diag.EManifestInvalid
+	case isErr(err, loader.ErrUnsizedMap):
+		code = diag.EMapCreate
 	}
 	return diag.Wrap(code, err)
 }

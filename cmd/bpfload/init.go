@@ -83,27 +83,54 @@ func initManifest(objPath string, trial bool) (string, error) {
 	if err != nil {
 		return "", diag.Wrap(diag.EBadObject, err)
 	}
-	in := &dryrun.Input{Object: obj}
-	for _, g := range guessed {
-		in.Programs = append(in.Programs, g.Program)
-		if g.Placeholder != "" && (g.Attach.Kprobe != nil || g.Attach.Uprobe != nil || g.Attach.Tracepoint != nil) {
-			in.PredictOnly = append(in.PredictOnly, g.Name)
-		}
+	vars, err := loader.Variables(obj)
+	if err != nil {
+		return "", diag.Wrap(diag.EBadObject, err)
 	}
-	var required []string
+	unsized, err := loader.UnsizedMaps(obj)
+	if err != nil {
+		return "", diag.Wrap(diag.EBadObject, err)
+	}
+	// Capabilities do not depend on map sizes: dry-run with provisional ones.
+	var sizes []loader.MapSetting
+	for _, u := range unsized {
+		sizes = append(sizes, loader.MapSetting{Name: u.Name, MaxEntries: u.SuggestMaxEntries, ValueSize: u.SuggestValueSize})
+	}
+	input := func(progs []loader.Guessed) *dryrun.Input {
+		in := &dryrun.Input{Object: obj, Maps: sizes}
+		for _, g := range progs {
+			in.Programs = append(in.Programs, g.Program)
+			if g.Placeholder != "" && (g.Attach.Kprobe != nil || g.Attach.Uprobe != nil || g.Attach.Tracepoint != nil) {
+				in.PredictOnly = append(in.PredictOnly, g.Name)
+			}
+		}
+		return in
+	}
 	var notes []string
+	blocked := map[string]bool{}
+	chosen := guessed
+	var required []string
 	if trial {
-		res, err := dryrun.Run(context.Background(), in)
+		res, err := dryrun.Run(context.Background(), input(guessed))
 		if err != nil {
 			return "", prepareErrorPlain(err)
 		}
+		var dropped []string
+		chosen, dropped = chooseVariants(guessed, res)
+		notes = append(notes, dropped...)
+		if len(dropped) > 0 {
+			if res, err = dryrun.Run(context.Background(), input(chosen)); err != nil {
+				return "", prepareErrorPlain(err)
+			}
+		}
 		required = res.Required
 		for _, b := range res.Blocked {
+			blocked[b.Program] = true
 			notes = append(notes, fmt.Sprintf("program %s is blocked here (%s): %s", b.Program, b.Phase, b.Cause))
 		}
 		notes = append(notes, res.Notes...)
 	} else {
-		required = dryrun.Predicted(in)
+		required = dryrun.Predicted(input(guessed))
 		notes = append(notes, "capabilities predicted from the object, not proven: run bpfload --dry-run on the edited manifest")
 	}
 	base := filepath.Base(objPath)
@@ -121,13 +148,48 @@ func initManifest(objPath string, trial bool) (string, error) {
 		fmt.Fprintf(&b, "# note: %s\n", n)
 	}
 	fmt.Fprintf(&b, "apiVersion: bpfload/v1\nkind: Manifest\nname: %s\nversion: 1\nobject:\n  path: %s\n  sha256: %s\n", name, base, hex.EncodeToString(sum[:]))
-	fmt.Fprintf(&b, "capabilities: [%s]\nprograms:\n", strings.Join(required, ", "))
-	for _, g := range guessed {
-		fmt.Fprintf(&b, "  - name: %s          # %s, SEC(%q)\n    attach: %s", g.Name, g.Type, g.Section, attachYAML(g.Attach))
+	fmt.Fprintf(&b, "capabilities: [%s]\n", strings.Join(required, ", "))
+	if len(vars) > 0 {
+		b.WriteString("# The object's global variables, set before load (name: value); uncomment to set:\n# constants:\n")
+		for _, v := range vars {
+			kind := "variable"
+			if v.Constant {
+				kind = "const volatile"
+			}
+			fmt.Fprintf(&b, "#   %s: %s   # %s %s in %s\n", v.Name, v.Default, kind, v.Type, v.Section)
+		}
+	}
+	b.WriteString("programs:\n")
+	for _, g := range chosen {
+		prefix := ""
+		if blocked[g.Name] {
+			prefix = "# (blocked here, see the notes) "
+		}
+		fmt.Fprintf(&b, "%s  - name: %s          # %s, SEC(%q)\n%s    attach: %s", prefix, g.Name, g.Type, g.Section, prefix, attachYAML(g.Attach))
 		if g.Placeholder != "" {
 			fmt.Fprintf(&b, "   # CHANGE-ME: %s", g.Placeholder)
 		}
 		b.WriteString("\n")
+	}
+	if len(unsized) > 0 {
+		// Listing maps pins exactly those listed, so list every map the
+		// programs use, sizing the ones the object leaves open.
+		used := usedMaps(obj, chosen, sizes)
+		b.WriteString("# Maps: the object leaves some unsized, and the load fails until they have a size for this host.\nmaps:\n")
+		for _, name := range used {
+			if strings.Contains(name, ".") {
+				continue // data sections: set through constants, never pinned
+			}
+			fmt.Fprintf(&b, "  - name: %s\n", name)
+			for _, u := range unsized {
+				if u.Name == name {
+					fmt.Fprintf(&b, "    maxEntries: %d      # CHANGE-ME: %s, size for this host\n", u.SuggestMaxEntries, u.Type)
+					if u.SuggestValueSize != 0 {
+						fmt.Fprintf(&b, "    valueSize: %d\n", u.SuggestValueSize)
+					}
+				}
+			}
+		}
 	}
 	set, _ := caps.Parse(required)
 	b.WriteString("# Granting these capabilities:\n")
@@ -135,6 +197,121 @@ func initManifest(objPath string, trial bool) (string, error) {
 		fmt.Fprintf(&b, "#   %s\n", h)
 	}
 	return b.String(), nil
+}
+
+// hookKinds are the attach kinds that can hook the same kernel event.
+var hookPrefixes = []string{"__x64_sys_", "__arm64_sys_", "__se_sys_", "sys_enter_", "sys_exit_", "do_sys_", "ksys_", "do_", "sys_"}
+
+// hookKey names the kernel event a tracing program hooks, so alternatives
+// for one hook (kprobe, fentry, tracepoint, raw_tp, tp_btf) group together.
+func hookKey(g loader.Guessed) string {
+	var target string
+	ret := false
+	switch {
+	case g.Attach.Kprobe != nil:
+		target, ret = g.Attach.Kprobe.Symbol, g.Attach.Kprobe.Return
+	case g.Attach.Tracepoint != nil:
+		t := string(*g.Attach.Tracepoint)
+		target = t[strings.LastIndex(t, "/")+1:]
+		ret = strings.Contains(t, "sys_exit_")
+	case g.Attach.RawTracepoint != nil:
+		target = string(*g.Attach.RawTracepoint)
+	case g.Attach.Tracing != nil:
+		_, target, _ = strings.Cut(g.Section, "/")
+		ret = strings.HasPrefix(g.Section, "fexit") || strings.HasPrefix(g.Section, "fmod_ret")
+	default:
+		return ""
+	}
+	for _, p := range hookPrefixes {
+		if t, ok := strings.CutPrefix(target, p); ok {
+			target = t
+			break
+		}
+	}
+	if ret {
+		target += " (return)"
+	}
+	return target
+}
+
+// kindRank orders equally cheap variants: BTF-based first, kprobes last.
+func kindRank(g loader.Guessed) int {
+	switch {
+	case g.Attach.Tracing != nil:
+		return 0
+	case g.Attach.RawTracepoint != nil:
+		return 1
+	case g.Attach.Tracepoint != nil:
+		return 2
+	}
+	return 3
+}
+
+// chooseVariants keeps, for each hook with several variants, the one this
+// kernel loads with the fewest capabilities, and says why of the others.
+func chooseVariants(all []loader.Guessed, res *dryrun.Result) ([]loader.Guessed, []string) {
+	blocked := map[string]string{}
+	for _, b := range res.Blocked {
+		blocked[b.Program] = b.Cause
+	}
+	ncaps := map[string]int{}
+	for _, p := range res.Programs {
+		seen := map[string]bool{}
+		for _, n := range p.Capabilities {
+			seen[n.Capability] = true
+		}
+		ncaps[p.Name] = len(seen)
+	}
+	groups := map[string][]loader.Guessed{}
+	for _, g := range all {
+		if k := hookKey(g); k != "" {
+			groups[k] = append(groups[k], g)
+		}
+	}
+	drop := map[string]bool{}
+	var notes []string
+	for key, vs := range groups {
+		kinds := map[string]bool{}
+		for _, v := range vs {
+			kinds[strings.SplitN(v.Section, "/", 2)[0]] = true
+		}
+		if len(kinds) < 2 {
+			continue // several programs on one hook of one kind: not alternatives
+		}
+		best := -1
+		for i, v := range vs {
+			if _, bad := blocked[v.Name]; bad {
+				continue
+			}
+			if best < 0 || ncaps[v.Name] < ncaps[vs[best].Name] || (ncaps[v.Name] == ncaps[vs[best].Name] && kindRank(v) < kindRank(vs[best])) {
+				best = i
+			}
+		}
+		if best < 0 {
+			continue // none loads here: keep them all, the notes say why
+		}
+		bestKind := strings.SplitN(vs[best].Section, "/", 2)[0]
+		for i, v := range vs {
+			if i == best || strings.SplitN(v.Section, "/", 2)[0] == bestKind {
+				continue
+			}
+			drop[v.Name] = true
+			why := fmt.Sprintf("needs %d capabilities to %s's %d", ncaps[v.Name], vs[best].Name, ncaps[vs[best].Name])
+			if c, bad := blocked[v.Name]; bad {
+				why = "it does not load here: " + c
+			} else if ncaps[v.Name] == ncaps[vs[best].Name] {
+				why = "as cheap, but " + vs[best].Name + "'s attach kind is preferred (BTF-based, then raw tracepoints, then tracepoints, then kprobes)"
+			}
+			notes = append(notes, fmt.Sprintf("hook %s: chose %s (%s) over %s (%s): %s", key, vs[best].Name, vs[best].Section, v.Name, v.Section, why))
+		}
+	}
+	var keep []loader.Guessed
+	for _, g := range all {
+		if !drop[g.Name] {
+			keep = append(keep, g)
+		}
+	}
+	return keep, notes
 }
 
 // attachYAML renders an attach request in the manifest's flow style.
@@ -164,4 +341,17 @@ func attachYAML(a loader.Attach) string {
 		return fmt.Sprintf("{netfilter: {family: %s, hook: %s, priority: %d}}", a.Netfilter.Family, a.Netfilter.Hook, a.Netfilter.Priority)
 	}
 	return "none"
+}
+
+// usedMaps lists the maps the chosen programs use.
+func usedMaps(obj []byte, progs []loader.Guessed, sizes []loader.MapSetting) []string {
+	req := &loader.Request{Object: obj, Maps: sizes, NoTargetCheck: true}
+	for _, g := range progs {
+		req.Programs = append(req.Programs, g.Program)
+	}
+	plan, err := loader.Prepare(req)
+	if err != nil {
+		return nil
+	}
+	return plan.Maps()
 }

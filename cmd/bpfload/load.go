@@ -132,11 +132,32 @@ func prepareError(m *policy.Manifest, err error) error {
 	case errors.Is(err, loader.ErrAttachTarget):
 		code = diag.EAttachTarget
 	}
+	var ce *loader.ConstantError
+	var me *loader.MapError
+	switch {
+	case errors.As(err, &ce):
+		code = diag.EManifestInvalid
+	case errors.Is(err, loader.ErrUnsizedMap):
+		code = diag.EMapCreate
+	}
 	de := diag.Wrap(code, err)
 	var pe *loader.PrepareError
-	if errors.As(err, &pe) && pe.Program != "" {
+	switch {
+	case errors.As(err, &pe) && pe.Program != "":
 		if i := m.ProgramIndex(pe.Program); i >= 0 {
 			de.Where = m.Where(fmt.Sprintf("programs[%d].attach", i))
+		}
+	case ce != nil:
+		de.Where = m.Where("constants." + ce.Name)
+	case errors.As(err, &me):
+		de.Where = m.Where("maps")
+		for i, mp := range m.Maps {
+			if mp.Name == me.Map {
+				de.Where = m.Where(fmt.Sprintf("maps[%d]", i))
+			}
+		}
+		if errors.Is(err, loader.ErrUnsizedMap) {
+			de.Fix = append(de.Fix, fmt.Sprintf("size it in the manifest: maps: [{name: %s, maxEntries: N}] (and valueSize where the object leaves it open)", me.Map))
 		}
 	}
 	return de
