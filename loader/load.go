@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -116,7 +117,12 @@ func (p *Plan) createMaps(l *Loaded) (map[string]*ebpf.Map, error) {
 	if len(p.maps) == 0 {
 		return map[string]*ebpf.Map{}, nil
 	}
-	cs := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{}, Variables: p.spec.Variables, Types: p.spec.Types, ByteOrder: p.spec.ByteOrder}
+	cs := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{}, Variables: map[string]*ebpf.VariableSpec{}, Types: p.spec.Types, ByteOrder: p.spec.ByteOrder}
+	for name, vs := range p.spec.Variables {
+		if slices.Contains(p.maps, vs.SectionName) {
+			cs.Variables[name] = vs // only those in the data sections created
+		}
+	}
 	for _, name := range p.maps {
 		ms := p.spec.Maps[name].Copy()
 		if ms.Type == ebpf.ProgramArray {
