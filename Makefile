@@ -10,7 +10,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 BIN       := bin/bpfload
 STATICCHECK_VERSION := v0.8.2
 
-BPF_SRC := $(wildcard e2e/testdata/*.bpf.c examples/*/*.bpf.c)
+BPF_SRC := $(wildcard e2e/testdata/*.bpf.c examples/*/*.bpf.c bench/bpf/*.bpf.c)
 BPF_OBJ := $(BPF_SRC:.c=.o)
 
 FUZZ_TARGETS := FuzzManifest FuzzTrustPolicy FuzzSSHSignature FuzzSigstoreBundle
@@ -22,7 +22,7 @@ DESTDIR ?=
 CAPS    ?= cap_bpf,cap_perfmon,cap_net_admin
 IMAGE   ?= bpfload:$(VERSION)
 
-.PHONY: all build bpf test unit e2e fuzz lint demo clean install uninstall image
+.PHONY: all build bpf test unit e2e fuzz lint demo bench clean install uninstall image
 
 all: build
 
@@ -63,6 +63,14 @@ lint:
 
 demo: build
 	scripts/demo
+
+# Benchmarks, as root: bpfload against a minimal cilium/ebpf loader and
+# bpftool on three objects (ratios against baselines of the same run), then
+# Go benchmarks of the parts bpfload owns. Needs bpftool (Debian: bpftool).
+BENCH_RUNS ?= 7
+bench:
+	$(GO) run ./bench/harness -runs $(BENCH_RUNS)
+	$(GO) test -run '^$$' -bench . -benchmem ./policy ./caps
 
 # Installs the binary with file capabilities in the permitted set only:
 # bpfload raises them itself, only as a signed manifest and the policy

@@ -49,16 +49,23 @@ func Raise(want Set) error { return RaiseReserving(want, 0) }
 // (bpfload exec keeps CAP_SETPCAP to clear the bounding set before it runs
 // the workload). Read back as Raise does.
 func RaiseReserving(want, reserve Set) error {
+	_, err := RaiseObserved(want, reserve)
+	return err
+}
+
+// RaiseObserved is RaiseReserving, returning every thread's sets as read
+// back from /proc after the change.
+func RaiseObserved(want, reserve Set) ([]Thread, error) {
 	threads, err := Observe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	before, err := Uniform(threads)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if miss := (want | reserve).Minus(before.Permitted); miss != 0 {
-		return fmt.Errorf("%w: %s", ErrNotPermitted, miss)
+		return nil, fmt.Errorf("%w: %s", ErrNotPermitted, miss)
 	}
 	reserve = reserve.Minus(want)
 	setpcap := Of(cap.SETPCAP)
@@ -66,27 +73,27 @@ func RaiseReserving(want, reserve Set) error {
 		// Dropping bounding bits needs CAP_SETPCAP effective first.
 		if !before.Effective.Has(setpcap) {
 			if err := setEPI(before.Effective|setpcap, before.Permitted, before.Inheritable); err != nil {
-				return fmt.Errorf("raise CAP_SETPCAP to shrink the bounding set: %w", err)
+				return nil, fmt.Errorf("raise CAP_SETPCAP to shrink the bounding set: %w", err)
 			}
 		}
 		if drop := before.Bounding.Minus(want | reserve); drop != 0 {
 			if err := cap.DropBound(drop.Values()...); err != nil {
-				return fmt.Errorf("shrink bounding set to %s: %w", want|reserve, err)
+				return nil, fmt.Errorf("shrink bounding set to %s: %w", want|reserve, err)
 			}
 		}
 	}
 	if err := cap.ResetAmbient(); err != nil {
-		return fmt.Errorf("clear ambient set: %w", err)
+		return nil, fmt.Errorf("clear ambient set: %w", err)
 	}
 	if err := setEPI(want, want|reserve, want); err != nil {
-		return fmt.Errorf("set effective/permitted/inheritable to %s: %w", want, err)
+		return nil, fmt.Errorf("set effective/permitted/inheritable to %s: %w", want, err)
 	}
 	if want != 0 {
 		if err := cap.SetAmbient(true, want.Values()...); err != nil {
-			return fmt.Errorf("raise ambient set %s: %w", want, err)
+			return nil, fmt.Errorf("raise ambient set %s: %w", want, err)
 		}
 	}
-	return VerifySets(want, want|reserve, want, want)
+	return verifySets(want, want|reserve, want, want)
 }
 
 // DropAll clears the effective, permitted, inheritable and ambient sets of
@@ -95,13 +102,20 @@ func DropAll() error { return DropReserving(0) }
 
 // DropReserving is DropAll, but reserve stays in the permitted set only.
 func DropReserving(reserve Set) error {
+	_, err := DropObserved(reserve)
+	return err
+}
+
+// DropObserved is DropReserving, returning every thread's sets as read
+// back from /proc after the drop.
+func DropObserved(reserve Set) ([]Thread, error) {
 	if err := cap.ResetAmbient(); err != nil {
-		return fmt.Errorf("clear ambient set: %w", err)
+		return nil, fmt.Errorf("clear ambient set: %w", err)
 	}
 	if err := setEPI(0, reserve, 0); err != nil {
-		return fmt.Errorf("clear capability sets: %w", err)
+		return nil, fmt.Errorf("clear capability sets: %w", err)
 	}
-	return VerifySets(0, reserve, 0, 0)
+	return verifySets(0, reserve, 0, 0)
 }
 
 // Verify reads every thread from /proc and fails unless each one holds
@@ -111,16 +125,21 @@ func Verify(want Set) error { return VerifySets(want, want, want, want) }
 // VerifySets reads every thread from /proc and fails unless each one holds
 // exactly these effective, permitted, inheritable and ambient sets.
 func VerifySets(e, p, i, a Set) error {
+	_, err := verifySets(e, p, i, a)
+	return err
+}
+
+func verifySets(e, p, i, a Set) ([]Thread, error) {
 	threads, err := Observe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, t := range threads {
 		if t.Effective != e || t.Permitted != p || t.Inheritable != i || t.Ambient != a {
-			return fmt.Errorf("%w: pid %d thread %d holds %s, want E=%s P=%s I=%s A=%s", ErrThreadMismatch, os.Getpid(), t.TID, describe(t), e, p, i, a)
+			return threads, fmt.Errorf("%w: pid %d thread %d holds %s, want E=%s P=%s I=%s A=%s", ErrThreadMismatch, os.Getpid(), t.TID, describe(t), e, p, i, a)
 		}
 	}
-	return nil
+	return threads, nil
 }
 
 func setEPI(e, p, i Set) error {

@@ -252,21 +252,19 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	}
 
 	// Privileged section: exactly the manifest's capabilities.
-	if err := caps.RaiseReserving(m.Caps, o.reserve); err != nil {
+	raised, err := caps.RaiseObserved(m.Caps, o.reserve)
+	if err != nil {
 		_ = caps.DropReserving(o.reserve)
 		return nil, diag.Wrap(diag.ECapsLeft, fmt.Errorf("raise %s: %w", m.Caps, err))
 	}
-	during, err := observeUniform()
-	if err != nil {
-		_ = caps.DropReserving(o.reserve)
-		return nil, diag.Wrap(diag.ECapsLeft, err)
-	}
+	during := raised[0]
+	during.TID = len(raised) // count, for the report
 	jobs := o.jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
 	}
 	loaded, loadErr := plan.Load(&loader.LoadOptions{Jobs: jobs})
-	dropErr := caps.DropReserving(o.reserve)
+	dropped, dropErr := caps.DropObserved(o.reserve)
 	// End of the privileged section.
 
 	if loadErr != nil {
@@ -285,7 +283,7 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if dropErr != nil {
 		return nil, diag.Wrap(diag.ECapsLeft, dropErr)
 	}
-	after, err := observeAfterDrop(o.reserve)
+	after, err := checkAfterDrop(dropped, o.reserve)
 	if err != nil {
 		return nil, err
 	}
@@ -391,26 +389,11 @@ func lockPinParent(pinDir string, timeout time.Duration) (func(), error) {
 	return unlock, nil
 }
 
-// observeUniform reads every thread's sets while capabilities are raised.
-func observeUniform() (caps.Thread, error) {
-	threads, err := caps.Observe()
-	if err != nil {
-		return caps.Thread{}, err
-	}
-	t, err := caps.Uniform(threads)
-	if err != nil {
-		return t, err
-	}
-	t.TID = len(threads) // count, for the report
-	return t, nil
-}
-
-// observeAfterDrop reads every thread and fails loudly if any still holds
-// a capability in any of E, P, I, A.
-func observeAfterDrop(reserve caps.Set) (caps.Thread, error) {
-	threads, err := caps.Observe()
-	if err != nil {
-		return caps.Thread{}, diag.Wrap(diag.ECapsLeft, err)
+// checkAfterDrop fails loudly if any thread, as read from /proc after the
+// drop, still holds a capability in any of E, P, I, A.
+func checkAfterDrop(threads []caps.Thread, reserve caps.Set) (caps.Thread, error) {
+	if len(threads) == 0 {
+		return caps.Thread{}, diag.New(diag.ECapsLeft, "no thread could be read back after the drop")
 	}
 	for _, t := range threads {
 		if left := t.Effective | t.Permitted.Minus(reserve) | t.Inheritable | t.Ambient; left != 0 {
