@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"os/user"
@@ -15,6 +16,7 @@ import (
 	"github.com/bpfload/bpfload/caps"
 	"github.com/bpfload/bpfload/diag"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 )
 
 func execCommand(out *outputMode) *cli.Command {
@@ -30,8 +32,8 @@ CapInh, CapPrm, CapEff, CapBnd and CapAmb all zero.
 
 --pass-fd MAP hands a loaded map to the workload as an inherited
 descriptor, announced as BPFLOAD_FD_<MAP>=N (upper case, '-' as '_'), so
-an unprivileged workload reads its eBPF data. No other descriptor is
-inherited. exec needs CAP_SETPCAP to clear the bounding set (and
+an unprivileged workload reads its eBPF data. No other descriptor above
+stderr is inherited, not even one bpfload's own parent left open. exec needs CAP_SETPCAP to clear the bounding set (and
 CAP_SETUID/CAP_SETGID with --user), held in the permitted set only,
 never effective, while the programs load. The load report goes to stderr.`,
 		Flags: append([]cli.Flag{
@@ -94,6 +96,9 @@ never effective, while the programs load. The load report goes to stderr.`,
 			for _, n := range names {
 				env = append(env, fmt.Sprintf("BPFLOAD_FD_%s=%d", strings.ToUpper(strings.ReplaceAll(n, "-", "_")), rep.PassedFDs[n]))
 			}
+			if err := closeInherited(rep.PassedFDs); err != nil {
+				return diag.Wrap(diag.EInternal, err)
+			}
 			if err := caps.ClearForExec(u); err != nil {
 				return diag.Wrap(diag.ECapsLeft, err).With("the programs stay loaded and pinned; bpfload unload " + rep.Name + " removes them")
 			}
@@ -152,4 +157,20 @@ func boundingSet() (caps.Set, error) {
 		return 0, err
 	}
 	return t.Bounding, nil
+}
+
+// closeInherited marks every descriptor above stderr close-on-exec, then
+// clears the mark on the passed maps: the workload inherits nothing else,
+// not even what bpfload's own parent left open.
+func closeInherited(passed map[string]int) error {
+	const closeRangeCloexec = 1 << 2 // CLOSE_RANGE_CLOEXEC, Linux 5.11
+	if err := unix.CloseRange(3, math.MaxUint32, closeRangeCloexec); err != nil {
+		return fmt.Errorf("mark descriptors close-on-exec: %w", err)
+	}
+	for name, fd := range passed {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("pass map %s: %w", name, err)
+		}
+	}
+	return nil
 }

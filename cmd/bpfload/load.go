@@ -9,6 +9,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -211,6 +213,12 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	plan, err := loader.Prepare(m.Request(obj))
 	if err != nil {
 		return nil, prepareError(m, err)
+	}
+	for _, name := range o.passMaps {
+		if !slices.Contains(plan.Maps(), name) {
+			return nil, diag.New(diag.EUsage, "--pass-fd %s: the load creates no map of that name (it creates: %s)", name, strings.Join(plan.Maps(), ", ")).With(
+				"name a map the manifest's programs use or its maps: lists")
+		}
 	}
 	pinDir := m.PinDir(o.pinRoot)
 	if tp != nil {
