@@ -2,7 +2,6 @@ package dryrun
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/bpfload/bpfload/caps"
 	"github.com/bpfload/bpfload/loader"
@@ -131,5 +130,3 @@ func normalise(s caps.Set) caps.Set {
 	}
 	return s
 }
-
-func capNames(s caps.Set) string { return strings.Join(s.Names(), ", ") }

@@ -85,7 +85,7 @@ func TestUnsizedMaps(t *testing.T) {
 	req := &Request{Object: object(t, "rw_filter.bpf.o"), Programs: []Program{{Name: "stack_openat", Attach: Attach{None: true}}}}
 	_, err := Prepare(req)
 	var me *MapError
-	if !errors.Is(err, ErrUnsizedMap) || !errors.As(err, &me) || me.Map != "stacks" || !strings.Contains(err.Error(), "maxEntries") {
+	if !errors.Is(err, ErrUnsizedMap) || !errors.As(err, &me) || me.Map != "stacks" || !strings.Contains(err.Error(), "map stacks has no size: set maps[].maxEntries") {
 		t.Fatalf("unsized stack map: %v", err)
 	}
 	req.Maps = []MapSetting{{Name: "stacks", MaxEntries: 1024, ValueSize: 1016}}

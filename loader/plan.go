@@ -45,7 +45,7 @@ type MapSetting struct {
 }
 
 // ErrUnsizedMap is wrapped when a map would be created with no size.
-var ErrUnsizedMap = errors.New("map has no size")
+var ErrUnsizedMap = errors.New("has no size")
 
 // ErrMapSetting is wrapped by a map setting the object does not allow.
 var ErrMapSetting = errors.New("invalid map setting")
@@ -56,7 +56,12 @@ type MapError struct {
 	Err error
 }
 
-func (e *MapError) Error() string { return fmt.Sprintf("map %s: %v", e.Map, e.Err) }
+func (e *MapError) Error() string {
+	if errors.Is(e.Err, ErrUnsizedMap) {
+		return fmt.Sprintf("map %s %v", e.Map, e.Err) // "map stacks has no size: ..."
+	}
+	return fmt.Sprintf("map %s: %v", e.Map, e.Err)
+}
 
 func (e *MapError) Unwrap() error { return e.Err }
 
