@@ -39,7 +39,7 @@ func TestExplain(t *testing.T) {
 			[]string{"CAP_BPF"}, EMissingCap, []string{"CAP_NET_ADMIN"}},
 		{"SYS_ADMIN covers BPF and PERFMON",
 			&loader.StepError{Op: loader.OpProgLoad, Program: "p", ProgramType: "tracepoint", Err: unix.EPERM},
-			[]string{"CAP_SYS_ADMIN"}, ERefused, []string{"not a capability", "lockdown"}},
+			[]string{"CAP_SYS_ADMIN"}, ERefused, []string{"not a capability", "LSM denials"}},
 		{"all granted, empty log: platform",
 			&loader.StepError{Op: loader.OpProgLoad, Program: "on_unlink", ProgramType: "tracing", Err: unix.EPERM},
 			[]string{"CAP_BPF", "CAP_PERFMON"}, ERefused, []string{"empty verifier log", "trampolines"}},
