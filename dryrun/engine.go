@@ -92,7 +92,7 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 		return nil, err
 	}
 	held := self.Permitted & Candidates
-	e := &engine{ctx: ctx, held: held, res: &Result{Kernel: diag.ProbeEnv().Kernel, Missing: []string{}, Superfluous: []string{}, Blocked: []Blocked{}, Unconfirmed: []string{}, Notes: []string{}}}
+	e := &engine{held: held, res: &Result{Kernel: diag.ProbeEnv().Kernel, Missing: []string{}, Superfluous: []string{}, Blocked: []Blocked{}, Unconfirmed: []string{}, Notes: []string{}}}
 	if e.self = in.Self; e.self == "" {
 		if e.self, err = os.Executable(); err != nil {
 			return nil, err
@@ -113,7 +113,8 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 	} else {
 		e.note("bpfload does not hold CAP_SYS_ADMIN in its effective set, so it cannot make a private network namespace or cgroup: networking attach is predicted, not tried")
 	}
-	e.sp = &spawner{self: e.self, netns: sc.netns, timeout: timeout}
+	sp := &spawner{self: e.self, netns: sc.netns, timeout: timeout}
+	e.run = func(req trialRequest, set caps.Set) (trialResult, error) { return sp.run(ctx, req, set) }
 	e.req = trialRequest{Object: in.Object, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps}
 	for _, p := range in.Programs {
 		tp := trialProgram{Name: p.Name, Attach: p.Attach, None: p.Attach.None}
@@ -154,12 +155,13 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 	if e.pinned != 0 {
 		e.note("%s: needed to attach programs whose attach was not tried; predicted, not confirmed", e.pinned)
 	}
+	e.needs = needs
 	required, err := e.search(predicted)
 	if err != nil {
 		return nil, err
 	}
 	r := e.res
-	r.Trials = e.sp.count
+	r.Trials = e.trials
 	r.Predicted = predicted.Names()
 	r.Required = required.Names()
 	r.Loadable = len(r.Blocked) == 0
@@ -186,24 +188,47 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 }
 
 type engine struct {
-	ctx      context.Context
 	self     string
 	held     caps.Set
-	sp       *spawner
+	run      func(trialRequest, caps.Set) (trialResult, error) // one trial load
+	trials   int
 	req      trialRequest
 	res      *Result
 	evidence map[string][]Need // learned from failed trials, by program
 	// pinned capabilities are predicted for attaches no trial can make.
 	pinned      caps.Set
 	predictOnly []string
+	needs       map[string][]Need // predicted, by program
 }
 
 func (e *engine) note(format string, args ...any) {
 	e.res.Notes = append(e.res.Notes, fmt.Sprintf(format, args...))
 }
 
+// maxTrials bounds a dry-run; a search that needs more has gone wrong.
+const maxTrials = 64
+
+// trial runs the programs left with set, as far as bpfload holds it. For
+// a CAP_SYS_ADMIN it does not hold, it tries CAP_BPF and CAP_PERFMON, the
+// part of CAP_SYS_ADMIN's powers that the other programs may need.
 func (e *engine) trial(set caps.Set) (trialResult, error) {
-	return e.sp.run(e.ctx, e.req, set&e.held)
+	if e.trials >= maxTrials {
+		return trialResult{}, fmt.Errorf("dry-run gave up after %d trial loads without converging", maxTrials)
+	}
+	e.trials++
+	actual := set & e.held
+	if set.Has(capSysAdmin) && !e.held.Has(capSysAdmin) {
+		actual |= (capBPF | capPerfmon) & e.held
+	}
+	return e.run(e.req, actual)
+}
+
+// pinNeeds keeps a program's predicted needs in the set unproven: the
+// program is out of the trials, so no trial can show them unneeded.
+func (e *engine) pinNeeds(program string) {
+	for _, n := range e.needs[program] {
+		e.pinned |= parseCaps([]string{n.Capability})
+	}
 }
 
 // search proves a set: first the prediction (adding what failures name),
@@ -223,10 +248,12 @@ func (e *engine) search(predicted caps.Set) (caps.Set, error) {
 		if r.OK {
 			break
 		}
-		if miss := parseCaps(r.Missing); miss != 0 && miss.Minus(e.held) != 0 {
+		if miss := parseCaps(r.Missing); miss != 0 && miss.Minus(e.held) != 0 && r.Program != "" {
 			// Needed but not held: it can be predicted, never tried.
 			e.note("program %s needs %s, which bpfload does not hold: predicted, not confirmed", r.Program, miss.Minus(e.held))
 			set = normalise(set | miss)
+			e.pinNeeds(r.Program)
+			e.pinned |= miss
 			e.drop(r.Program)
 			continue
 		}
@@ -268,31 +295,36 @@ func (e *engine) search(predicted caps.Set) (caps.Set, error) {
 		break
 	}
 	set = normalise(set | e.pinned)
-	// Minimality: each capability must be necessary.
-	for _, c := range set.Values() {
-		cs := caps.Of(c)
-		if !set.Has(cs) {
-			continue
-		}
-		if !e.held.Has(cs) || e.pinned.Has(cs) {
-			continue // cannot be tested without it: reported as unconfirmed
-		}
-		without := set.Minus(cs)
-		if cs == capSysAdmin {
-			without |= (capBPF | capPerfmon) & e.held
-		}
-		r, err := e.trial(without)
-		if err != nil {
-			return 0, err
-		}
-		if r.OK {
-			set = normalise(without)
-			e.note("%s was predicted but is not needed", caps.Name(c))
-			continue
-		}
-		if r.Program != "" {
-			e.evidence[r.Program] = append(e.evidence[r.Program], Need{Capability: caps.Name(c), Phase: r.Phase,
-				Reason: "without it, the kernel refused: " + firstNonEmpty(r.Cause, r.Message)})
+	// Minimality: each capability must be necessary. Dropping CAP_SYS_ADMIN
+	// can bring CAP_BPF and CAP_PERFMON back, so start over when the set
+	// changes; every capability is tried once.
+	tried := caps.Set(0)
+	for again := true; again; {
+		again = false
+		for _, c := range set.Values() {
+			cs := caps.Of(c)
+			if tried.Has(cs) || !e.held.Has(cs) || e.pinned.Has(cs) {
+				continue // untestable ones are reported as unconfirmed
+			}
+			tried |= cs
+			without := set.Minus(cs)
+			if cs == capSysAdmin {
+				without |= (capBPF | capPerfmon) & e.held
+			}
+			r, err := e.trial(without)
+			if err != nil {
+				return 0, err
+			}
+			if r.OK {
+				set = normalise(without)
+				e.note("%s was predicted but is not needed", caps.Name(c))
+				again = true
+				break
+			}
+			if r.Program != "" {
+				e.evidence[r.Program] = append(e.evidence[r.Program], Need{Capability: caps.Name(c), Phase: r.Phase,
+					Reason: "without it, the kernel refused: " + firstNonEmpty(r.Cause, r.Message)})
+			}
 		}
 	}
 	return set, nil

@@ -119,12 +119,10 @@ type spawner struct {
 	self    string // the bpfload binary
 	netns   bool   // run children in a private network namespace
 	timeout time.Duration
-	count   int
 }
 
 // run performs one trial with exactly set.
 func (s *spawner) run(ctx context.Context, req trialRequest, set caps.Set) (trialResult, error) {
-	s.count++
 	req.Capabilities = set.Names()
 	body, err := json.Marshal(req)
 	if err != nil {

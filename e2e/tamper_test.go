@@ -255,12 +255,12 @@ func TestTamperThresholdNotMet(t *testing.T) {
 	}
 	t.Run("one-signature", func(t *testing.T) {
 		e, _, p, m := setup(t)
-		e.mustRefuse(p, m, "BPFLOAD-E022", "2 distinct signers")
+		e.mustRefuse(p, m, "BPFLOAD-E022", "2 distinct keys")
 	})
 	t.Run("same-signer-twice", func(t *testing.T) {
 		e, a, p, m := setup(t)
 		e.bpfloadSign(a.priv, m, "--out", m+".2.sig")
-		e.mustRefuse(p, m, "BPFLOAD-E022", "2 distinct signers")
+		e.mustRefuse(p, m, "BPFLOAD-E022", "2 distinct keys")
 	})
 }
 

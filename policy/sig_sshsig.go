@@ -111,6 +111,12 @@ func (p *TrustPolicy) sshTrust(key ssh.PublicKey, now time.Time) (string, string
 			reasons = append(reasons, "not a user certificate")
 			continue
 		}
+		// x/crypto accepts a certificate with no principals for any
+		// principal; OpenSSH refuses it, and so does bpfload.
+		if len(cert.ValidPrincipals) == 0 {
+			reasons = append(reasons, "it lists no principals")
+			continue
+		}
 		if !checker.IsUserAuthority(cert.SignatureKey) {
 			continue
 		}

@@ -162,7 +162,7 @@ func TestVerifyRefusals(t *testing.T) {
 		{name: "no rule", rule: "  - manifests: [\"other\"]\n    signers: [platform]\n    capabilities: [CAP_BPF]\n", sign: func(f *fixture) { f.sign("platform", "m.yaml.sig") }, want: ErrNoRule, text: `"opensnoop"`},
 		{name: "signer not in rule", rule: "  - manifests: [\"*\"]\n    signers: [release]\n    capabilities: [CAP_BPF, CAP_PERFMON]\n", sign: func(f *fixture) { f.sign("platform", "m.yaml.sig") }, want: ErrThreshold, text: "rule 0"},
 		{name: "threshold", rule: "  - manifests: [\"*\"]\n    signers: [platform, release]\n    threshold: 2\n    capabilities: [CAP_BPF, CAP_PERFMON]\n",
-			sign: func(f *fixture) { f.sign("platform", "m.yaml.sig"); f.sign("platform", "m.yaml.2.sig") }, want: ErrThreshold, text: "2 distinct signers"},
+			sign: func(f *fixture) { f.sign("platform", "m.yaml.sig"); f.sign("platform", "m.yaml.2.sig") }, want: ErrThreshold, text: "2 distinct keys"},
 		{name: "over the ceiling", rule: "  - manifests: [\"*\"]\n    signers: [platform]\n    capabilities: [CAP_BPF]\n", sign: func(f *fixture) { f.sign("platform", "m.yaml.sig") }, want: ErrOutsideRule, text: "m.yaml:8: capabilities: opensnoop asks for CAP_PERFMON, over the rule's ceiling [CAP_BPF]"},
 		{name: "interface outside allowlist", rule: baseRule + "    attach: {interfaces: [\"veth*\"]}\n", sign: func(f *fixture) { f.sign("platform", "m.yaml.sig") }, want: ErrOutsideRule, text: "interface eth0"},
 		{name: "expired", extra: "expiresAt: 2020-01-01T00:00:00Z\n", sign: func(f *fixture) { f.sign("platform", "m.yaml.sig") }, want: ErrStale, text: "expired"},
@@ -179,6 +179,16 @@ func TestVerifyRefusals(t *testing.T) {
 			certify(f.t, f.keys["dev"], f.keys["ca"], []string{"someone-else"}, now.Add(-time.Hour), now.Add(time.Hour))
 			f.sign("dev", "m.yaml.sig")
 		}, want: ErrUntrusted, text: "someone-else"},
+		{name: "certificate without principals", sign: func(f *fixture) {
+			certify(f.t, f.keys["dev"], f.keys["ca"], nil, now.Add(-time.Hour), now.Add(time.Hour))
+			f.sign("dev", "m.yaml.sig")
+		}, want: ErrUntrusted, text: "lists no principals"},
+		{name: "one key twice, bare and certified", rule: "  - manifests: [\"*\"]\n    signers: [release, fleet-ca]\n    threshold: 2\n    capabilities: [CAP_BPF, CAP_PERFMON]\n",
+			sign: func(f *fixture) {
+				f.sign("release", "m.yaml.sig")
+				certify(f.t, f.keys["release"], f.keys["ca"], []string{"bpf-release"}, now.Add(-time.Hour), now.Add(time.Hour))
+				f.sign("release", "m.yaml.2.sig")
+			}, want: ErrThreshold, text: "1 distinct keys"},
 		{name: "certificate from another CA", sign: func(f *fixture) {
 			certify(f.t, f.keys["dev"], f.keys["stranger"], []string{"bpf-release"}, now.Add(-time.Hour), now.Add(time.Hour))
 			f.sign("dev", "m.yaml.sig")

@@ -117,26 +117,28 @@ func (p *TrustPolicy) Verify(m *Manifest, opts VerifyOptions) (*Verified, error)
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%w: no signature found for %s (looked for %s.sig and %s.sigstore.json)", ErrUnsigned, m.Path, filepath.Base(m.Path), filepath.Base(m.Path))
 	}
-	counted := map[string]bool{}
+	counted := map[string]bool{} // by signer
+	keys := map[string]bool{}    // by key: one key counts once, whoever vouches for it
 	for _, f := range files {
 		vs, err := p.verifyOne(f, m.Raw, now)
 		if err != nil {
 			return nil, fmt.Errorf("%s (checked for %s): %w", f, desc, err)
 		}
 		for _, s := range rule.Signers {
-			if s == vs.Signer {
+			if s == vs.Signer && !keys[vs.Fingerprint] {
 				vs.Counted = true
 				counted[s] = true
+				keys[vs.Fingerprint] = true
 			}
 		}
 		v.Signatures = append(v.Signatures, vs)
 	}
-	if len(counted) < rule.Threshold {
+	if len(counted) < rule.Threshold || len(keys) < rule.Threshold {
 		var got []string
 		for _, s := range v.Signatures {
 			got = append(got, s.Signer)
 		}
-		return nil, fmt.Errorf("%w: %s needs signatures from %d distinct signers among [%s]; the valid ones come from [%s]", ErrThreshold, desc, rule.Threshold, strings.Join(rule.Signers, ", "), strings.Join(got, ", "))
+		return nil, fmt.Errorf("%w: %s needs signatures by %d distinct keys of distinct signers among [%s]; the valid ones come from [%s] with %d distinct keys", ErrThreshold, desc, rule.Threshold, strings.Join(rule.Signers, ", "), strings.Join(got, ", "), len(keys))
 	}
 	if over := m.Caps.Minus(rule.caps); over != 0 {
 		return nil, fmt.Errorf("%w: %s: capabilities: %s asks for %s, over the rule's ceiling [%s]", ErrOutsideRule, m.Where("capabilities"), m.Name, over, strings.Join(rule.Capabilities, ", "))

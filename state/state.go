@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -88,6 +89,9 @@ func Open(path string, create bool) (*Dir, error) {
 	if fi.Mode().Perm()&0o022 != 0 {
 		return nil, fmt.Errorf("%w: %s has mode %04o; run chmod go-w %s", ErrUnsafe, path, fi.Mode().Perm(), path)
 	}
+	if err := ownedSafely(fi, path); err != nil {
+		return nil, err
+	}
 	return &Dir{Path: path}, nil
 }
 
@@ -105,6 +109,9 @@ func (d *Dir) Get(name string) (*Record, error) {
 	}
 	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o022 != 0 {
 		return nil, fmt.Errorf("%w: %s is not a regular file writable only by its owner (mode %s); fix it with chmod go-w, or move it aside", ErrUnsafe, path, fi.Mode())
+	}
+	if err := ownedSafely(fi, path); err != nil {
+		return nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -191,4 +198,13 @@ func (d *Dir) CheckWritable() error {
 	}
 	f.Close()
 	return os.Remove(f.Name())
+}
+
+// ownedSafely refuses state owned by another user than root or this one,
+// who could otherwise lower a high-water mark or redirect an unload.
+func ownedSafely(fi os.FileInfo, path string) error {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%w: %s is owned by uid %d, neither root nor this user (uid %d)", ErrUnsafe, path, st.Uid, os.Geteuid())
+	}
+	return nil
 }

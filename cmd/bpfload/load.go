@@ -235,6 +235,9 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 		return nil, err
 	}
 	defer unlock()
+	if err := checkPinnable(m, filepath.Dir(pinDir)); err != nil {
+		return nil, err
+	}
 	// Re-read under the lock: another run may have loaded meanwhile.
 	if rec, err = st.Get(m.Name); err != nil {
 		return nil, diag.Wrap(diag.EState, err)
@@ -262,8 +265,12 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	// Privileged section: exactly the manifest's capabilities.
 	raised, err := caps.RaiseObserved(m.Caps, o.reserve)
 	if err != nil {
-		_ = caps.DropReserving(o.reserve)
-		return nil, diag.Wrap(diag.ECapsLeft, fmt.Errorf("raise %s: %w", m.Caps, err))
+		if _, dropErr := caps.DropObserved(o.reserve); dropErr != nil {
+			return nil, diag.Wrap(diag.ECapsLeft, dropErr)
+		}
+		de := diag.Wrap(diag.ENotPermitted, fmt.Errorf("raise %s: %w", m.Caps, err))
+		de.Cause = "the kernel refused to make these capabilities effective, inheritable and ambient: check the bounding set, the inheritable set and securebits (no-cap-ambient-raise) of the process that started bpfload"
+		return nil, de
 	}
 	during := raised[0]
 	during.TID = len(raised) // count, for the report
@@ -275,6 +282,12 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	dropped, dropErr := caps.DropObserved(o.reserve)
 	// End of the privileged section.
 
+	if dropErr != nil {
+		if loaded != nil {
+			_ = loaded.Rollback()
+		}
+		return nil, diag.Wrap(diag.ECapsLeft, dropErr).With("everything this run loaded was removed")
+	}
 	if loadErr != nil {
 		return nil, diag.Explain(loadErr, diag.Context{Granted: m.Caps, Manifest: m.Path, Where: func(p string) string {
 			return m.Where(fmt.Sprintf("programs[%d]", m.ProgramIndex(p)))
@@ -288,9 +301,6 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 			}
 		}
 	}()
-	if dropErr != nil {
-		return nil, diag.Wrap(diag.ECapsLeft, dropErr)
-	}
 	after, err := checkAfterDrop(dropped, o.reserve)
 	if err != nil {
 		return nil, err
@@ -423,6 +433,47 @@ func noSymlinks(path string) error {
 			return fmt.Errorf("pin path %s passes through the symlink %s", path, p)
 		}
 		p = filepath.Dir(p)
+	}
+	return nil
+}
+
+// checkPinnable finds, before any capability is raised, what would make
+// pinning fail after the programs are loaded: pins are made with no
+// capability, so the parent must be writable by this user as such, and
+// owner: can only name this user or one of its groups.
+func checkPinnable(m *policy.Manifest, parent string) error {
+	fi, err := os.Stat(parent)
+	if err != nil {
+		return diag.Wrap(diag.EPinDenied, err).At(parent)
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	if st != nil {
+		mode := fi.Mode().Perm()
+		uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
+		inGroup := func(g uint32) bool {
+			if g == gid {
+				return true
+			}
+			groups, _ := os.Getgroups()
+			return slices.Contains(groups, int(g))
+		}
+		ok := (st.Uid == uid && mode&0o300 == 0o300) || (inGroup(st.Gid) && mode&0o030 == 0o030) || mode&0o003 == 0o003
+		if !ok {
+			return diag.New(diag.EPinDenied, "%s is not writable by uid %d without capabilities, and pins are made after every capability is dropped", parent, uid).At(parent).With(
+				fmt.Sprintf("give this user the directory: chown %d %s, or pick one it owns with --pin-root", uid, parent))
+		}
+	}
+	if o := m.PinOpts; o != nil {
+		if o.UID >= 0 && o.UID != os.Geteuid() {
+			return diag.New(diag.EPinDenied, "owner: uid %d is not this user (%d): pins are made with no capability, so they can only be chowned to this user", o.UID, os.Geteuid()).At(m.Where("owner")).With(
+				"set owner: to \":GROUP\" of a group this user is in, or chown the pins after loading")
+		}
+		if o.GID >= 0 && o.GID != os.Getegid() {
+			groups, _ := os.Getgroups()
+			if !slices.Contains(groups, o.GID) {
+				return diag.New(diag.EPinDenied, "owner: gid %d is not a group of this user: pins are made with no capability, so their group can only be one this user is in", o.GID).At(m.Where("owner"))
+			}
+		}
 	}
 	return nil
 }

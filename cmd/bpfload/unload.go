@@ -98,13 +98,17 @@ func runUnload(arg, stateDir, pinRoot string) (*unloadResult, error) {
 		}
 	}
 	if err := loader.CheckBPFFS(l.PinDir); err != nil {
-		return nil, diag.Wrap(diag.EForeignPath, fmt.Errorf("refusing to remove %s: %w", l.PinDir, err))
+		return nil, diag.Wrap(diag.ENotBPFFS, fmt.Errorf("refusing to remove %s: %w", l.PinDir, err)).With("mount the bpffs it was loaded on, then unload again")
 	}
 	unlock, err := loader.Lock(filepath.Dir(l.PinDir), 30*time.Second)
-	if errors.Is(err, loader.ErrLocked) {
+	switch {
+	case errors.Is(err, loader.ErrLocked):
 		return nil, diag.Wrap(diag.ELocked, err)
-	}
-	if err == nil {
+	case errors.Is(err, os.ErrNotExist):
+		// The pins are gone already; only the record remains.
+	case err != nil:
+		return nil, diag.Wrap(diag.EPinDenied, err)
+	default:
 		defer unlock()
 	}
 	res := &unloadResult{Name: name, PinDir: l.PinDir, Removed: []string{}, Kept: []string{}}
