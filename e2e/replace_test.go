@@ -123,3 +123,73 @@ programs:
 	wantFailure(t, r, 7, "BPFLOAD-E063")
 	e.assertNothingLoadedBut("edge")
 }
+
+// A replace that moves a program to another interface attaches it there
+// and detaches it from the old one, instead of updating the old link.
+func TestReplaceMovesToNewTarget(t *testing.T) {
+	e := newEnv(t)
+	v := newVethPair(t)
+	sh(t, "ip", "-n", v.nsA, "link", "add", "vbpfc", "type", "veth", "peer", "name", "vbpfd")
+	body := func(ifc string) string {
+		return `
+capabilities: [CAP_BPF, CAP_NET_ADMIN]
+programs:
+  - name: xdp_count
+    attach: {xdp: {interface: ` + ifc + `, mode: generic}}
+`
+	}
+	m1 := e.manifest("one.yaml", "xdp-move", "net.bpf.o", body(v.ifA))
+	e.mustLoadIn(v.nsA, m1)
+	pin := e.pinRoot + "/xdp-move/links/xdp_count"
+	oldLink, _ := linkInfo(t, pin)
+	m2 := e.manifest("two.yaml", "xdp-move", "net.bpf.o", body("vbpfc"))
+	r := e.runIn(v.nsA, "load", "--replace", "--allow-unsigned", "--output", "json", m2)
+	if r.code != 0 {
+		t.Fatalf("replace: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	var rep replaceReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(rep.Programs[0].Replace, "moved") {
+		t.Errorf("report: %+v", rep.Programs)
+	}
+	newLink, _ := linkInfo(t, pin)
+	if newLink == oldLink {
+		t.Errorf("the old link %d was updated in place; it should have been replaced by a link on vbpfc", oldLink)
+	}
+	out := sh(t, "ip", "-n", v.nsA, "link", "show", v.ifA)
+	if strings.Contains(out, "xdp") {
+		t.Errorf("%s still has an XDP program after the move:\n%s", v.ifA, out)
+	}
+	if out := sh(t, "ip", "-n", v.nsA, "link", "show", "vbpfc"); !strings.Contains(out, "xdp") {
+		t.Errorf("vbpfc has no XDP program after the move:\n%s", out)
+	}
+	if r := e.runIn(v.nsA, "unload", "xdp-move"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	e.assertNothingLoaded()
+}
+
+// A name is loaded once: the same manifest pinned elsewhere is refused,
+// with or without --replace, instead of orphaning the first load.
+func TestLoadSameNameElsewhereRefused(t *testing.T) {
+	e := newEnv(t)
+	body := `
+capabilities: [CAP_BPF, CAP_PERFMON]
+programs:
+  - name: on_switch
+    attach: {raw_tracepoint: sched_switch}
+`
+	m1 := e.manifest("one.yaml", "twice", "tracing.bpf.o", body)
+	e.mustLoad(m1)
+	m2 := e.manifest("two.yaml", "twice", "tracing.bpf.o", "pin: "+e.pinRoot+"/elsewhere\n"+body)
+	for _, extra := range [][]string{nil, {"--replace"}} {
+		r := e.run("load", append(append([]string{"--allow-unsigned"}, extra...), m2)...)
+		wantFailure(t, r, 7, "BPFLOAD-E060", "pinned in")
+	}
+	if r := e.run("unload", "twice"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	e.assertNothingLoaded()
+}

@@ -30,8 +30,8 @@ type Loaded struct {
 
 	created  []string // pins and directories this run created, in order
 	pinned   bool
-	restore  []func() // undo in-place link updates, on rollback
-	leftover error
+	restore   []func() // undo in-place link updates, on rollback
+	exchanged *exchange // set between PinReplace's exchange and CommitReplace
 	oldLinks []oldLinkRef // the replaced load's links and programs
 	pinOpts  *PinOptions
 }
@@ -51,6 +51,8 @@ type LoadedProgram struct {
 	AttachPoint string
 	Pin         string // program pin path, after Pin
 	LinkPin     string // link pin path, after Pin
+	// Attach describes the attach as records keep it, such as "xdp eth0".
+	Attach string
 	// Replace says how the program took over from the one it replaced.
 	Replace ReplaceOutcome
 
@@ -236,7 +238,7 @@ func (p *Plan) loadProgram(pp plannedProgram, maps map[string]*ebpf.Map, opts *L
 	}
 	prog := coll.DetachProgram(pp.name)
 	coll.Close()
-	lp := &LoadedProgram{Name: pp.name, Type: TypeName(pp.spec.Type), AttachKind: "none", prog: prog}
+	lp := &LoadedProgram{Name: pp.name, Type: TypeName(pp.spec.Type), AttachKind: "none", prog: prog, Attach: attachDescription(pp)}
 	if pp.attacher != nil {
 		lp.AttachKind = pp.attacher.kind()
 		lp.AttachPoint = pp.attacher.target(pp.spec)

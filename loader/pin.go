@@ -145,15 +145,19 @@ func (l *Loaded) mkdirAll(dir string) error {
 }
 
 // Rollback detaches and closes everything Load created and removes the pins
-// and directories created by Pin, newest first. It is safe to call after a
+// and directories created by Pin, newest first; after a PinReplace it
+// first puts the replaced pins back and their links on their old programs. It is safe to call after a
 // partial Load or Pin, and more than once. It returns the removals that
 // failed, if any, so the caller can name what is left behind.
 func (l *Loaded) Rollback() error {
+	var errs []error
+	if err := l.undoExchange(); err != nil {
+		errs = append(errs, err)
+	}
 	for i := len(l.restore) - 1; i >= 0; i-- {
 		l.restore[i]()
 	}
 	l.restore = nil
-	var errs []error
 	for i := len(l.created) - 1; i >= 0; i-- {
 		if err := os.Remove(l.created[i]); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)

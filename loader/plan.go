@@ -73,8 +73,8 @@ type Plan struct {
 	maps     []string // maps to create, sorted
 	pinMaps  []string
 
-	old       map[string]*oldLink // links to take over, by program (ReplaceFrom)
-	replacing bool
+	old      map[string]*oldLink // links to take over, by program (ReplaceFrom)
+	replaced *Replaced
 }
 
 type plannedProgram struct {

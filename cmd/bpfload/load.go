@@ -230,6 +230,13 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 		return nil, err
 	}
 
+	// Two locks: the state directory (one record per name, wherever it is
+	// pinned) and the pin directory's parent.
+	unlockState, err := loader.Lock(st.Path, o.lockTimeout)
+	if err != nil {
+		return nil, diag.Wrap(diag.ELocked, err).At(st.Path)
+	}
+	defer unlockState()
 	unlock, err := lockPinParent(pinDir, o.lockTimeout)
 	if err != nil {
 		return nil, err
@@ -238,9 +245,17 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if err := checkPinnable(m, filepath.Dir(pinDir)); err != nil {
 		return nil, err
 	}
-	// Re-read under the lock: another run may have loaded meanwhile.
+	// Re-read and re-check under the locks: another run may have loaded
+	// meanwhile, perhaps a higher version.
 	if rec, err = st.Get(m.Name); err != nil {
 		return nil, diag.Wrap(diag.EState, err)
+	}
+	if rec != nil && m.Version < rec.HighWater && !o.allowUnsigned {
+		return nil, diag.New(diag.EStale, "version %d of %s is below version %d, loaded meanwhile: a rollback", m.Version, m.Name, rec.HighWater).At(m.Where("version"))
+	}
+	if rec != nil && rec.Loaded != nil && rec.Loaded.PinDir != pinDir {
+		return nil, diag.New(diag.EAlreadyLoaded, "%s is already loaded, pinned in %s, not in %s", m.Name, rec.Loaded.PinDir, pinDir).At(pinDir).With(
+			"unload it first: bpfload unload "+m.Name+" (a name is loaded once, in one pin directory)")
 	}
 	_, statErr := os.Lstat(pinDir)
 	exists := statErr == nil
@@ -250,11 +265,16 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 			"or replace it: bpfload load --replace "+m.Path)
 	}
 	replacing := o.replace && exists
+	var replaced *loader.Replaced
 	if replacing {
 		if rec == nil || rec.Loaded == nil || rec.Loaded.PinDir != pinDir {
 			return nil, diag.New(diag.EForeignPath, "%s exists but %s has no record of loading %s there: refusing to replace what bpfload did not create", pinDir, o.stateDir, m.Name).At(pinDir)
 		}
-		if err := plan.ReplaceFrom(pinDir); err != nil {
+		replaced = &loader.Replaced{Dir: pinDir, Created: rec.Loaded.Created, Attach: map[string]string{}}
+		for _, p := range rec.Loaded.Programs {
+			replaced.Attach[p.Name] = p.Attach
+		}
+		if err := plan.ReplaceFrom(replaced); err != nil {
 			return nil, diag.Wrap(diag.EPinDenied, err).At(pinDir)
 		}
 	}
@@ -315,8 +335,11 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if err := pin(pinDir, m.PinOpts); err != nil {
 		return nil, diag.Explain(err, diag.Context{Granted: m.Caps, Manifest: m.Path})
 	}
-	if err := loaded.Leftover(); err != nil {
-		o.warn("some pins of the replaced load could not be removed: " + err.Error())
+	var passed map[string]int
+	if len(o.passMaps) > 0 {
+		if passed, err = loaded.DupMaps(o.passMaps); err != nil {
+			return nil, diag.Wrap(diag.EInternal, err)
+		}
 	}
 	if err := interrupted(); err != nil {
 		return nil, err
@@ -335,7 +358,7 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	}
 	for _, p := range loaded.Programs {
 		rec.Loaded.Programs = append(rec.Loaded.Programs, state.Program{Name: p.Name, Type: p.Type, ID: p.ID, Tag: p.Tag,
-			Attach: attachText(p.AttachKind, p.AttachPoint), Pin: p.Pin, LinkPin: p.LinkPin, Replace: string(p.Replace)})
+			Attach: p.Attach, Pin: p.Pin, LinkPin: p.LinkPin, Replace: string(p.Replace)})
 	}
 	for _, mp := range loaded.Maps {
 		rec.Loaded.Maps = append(rec.Loaded.Maps, state.Map{Name: mp.Name, Type: mp.Type, ID: mp.ID, Pin: mp.Pin})
@@ -343,22 +366,18 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	if err := st.Put(rec); err != nil {
 		return nil, diag.Wrap(diag.EState, err)
 	}
-	rep = newLoadReport(m, rec.Loaded, during, after, o.reserve)
-	if len(o.passMaps) > 0 {
-		if rep.PassedFDs, err = loaded.DupMaps(o.passMaps); err != nil {
-			return nil, diag.Wrap(diag.EUsage, err).With("--pass-fd takes the names of maps the loaded programs use or the manifest lists")
+	if replaced != nil {
+		// Recorded: now the old pins may go (their links detach).
+		if err := loaded.CommitReplace(replaced); err != nil {
+			o.warn("some pins of the replaced load could not be removed: " + err.Error())
 		}
 	}
+	rep = newLoadReport(m, rec.Loaded, during, after, o.reserve)
+	rep.PassedFDs = passed
 	loaded.Close()
 	return rep, nil
 }
 
-func attachText(kind, point string) string {
-	if point == "" {
-		return kind
-	}
-	return kind + " " + point
-}
 
 // checkPermitted stops before any bpf() call when bpfload cannot raise a
 // capability the manifest lists.

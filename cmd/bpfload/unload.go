@@ -83,6 +83,16 @@ func runUnload(arg, stateDir, pinRoot string) (*unloadResult, error) {
 			return nil, diag.Wrap(diag.EState, err)
 		}
 	}
+	if st != nil {
+		unlockState, err := loader.Lock(st.Path, 30*time.Second)
+		if err != nil {
+			return nil, diag.Wrap(diag.ELocked, err).At(st.Path)
+		}
+		defer unlockState()
+		if rec, err = st.Get(name); err != nil {
+			return nil, diag.Wrap(diag.EState, err)
+		}
+	}
 	if rec == nil || rec.Loaded == nil {
 		guess := filepath.Join(pinRoot, name)
 		if _, err := os.Lstat(guess); err == nil {
