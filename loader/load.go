@@ -28,12 +28,12 @@ type Loaded struct {
 	Programs []*LoadedProgram
 	Maps     []*LoadedMap
 
-	created  []string // pins and directories this run created, in order
-	pinned   bool
-	restore   []func() // undo in-place link updates, on rollback
-	exchanged *exchange // set between PinReplace's exchange and CommitReplace
-	oldLinks []oldLinkRef // the replaced load's links and programs
-	pinOpts  *PinOptions
+	created   []string // pins and directories this run created, in order
+	pinned    bool
+	restore   []func()     // undo in-place link updates, on rollback
+	exchanged *exchange    // set between PinReplace's exchange and CommitReplace
+	oldLinks  []oldLinkRef // the replaced load's links and programs
+	pinOpts   *PinOptions
 }
 
 type oldLinkRef struct {

@@ -255,7 +255,7 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	}
 	if rec != nil && rec.Loaded != nil && rec.Loaded.PinDir != pinDir {
 		return nil, diag.New(diag.EAlreadyLoaded, "%s is already loaded, pinned in %s, not in %s", m.Name, rec.Loaded.PinDir, pinDir).At(pinDir).With(
-			"unload it first: bpfload unload "+m.Name+" (a name is loaded once, in one pin directory)")
+			"unload it first: bpfload unload " + m.Name + " (a name is loaded once, in one pin directory)")
 	}
 	_, statErr := os.Lstat(pinDir)
 	exists := statErr == nil
@@ -377,7 +377,6 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	loaded.Close()
 	return rep, nil
 }
-
 
 // checkPermitted stops before any bpf() call when bpfload cannot raise a
 // capability the manifest lists.
