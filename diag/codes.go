@@ -70,6 +70,7 @@ var (
 	ERefused         = Code{"BPFLOAD-E032", ClassPermission, "the kernel refused for a reason no capability in the manifest fixes"}
 	ETracefs         = Code{"BPFLOAD-E033", ClassPermission, "tracefs is not readable"}
 	EPinDenied       = Code{"BPFLOAD-E034", ClassPermission, "pin directory is not writable"}
+	EPrivileged      = Code{"BPFLOAD-E035", ClassPermission, "refused while bpfload holds privileges its caller lacks"}
 	EVerifier        = Code{"BPFLOAD-E040", ClassVerifier, "the verifier rejected a program"}
 	EMapCreate       = Code{"BPFLOAD-E041", ClassVerifier, "a map cannot be created"}
 	EAttach          = Code{"BPFLOAD-E050", ClassAttach, "attaching a program failed"}
@@ -88,6 +89,6 @@ func All() []Code {
 	return []Code{EUsage, EManifestRead, EManifestSyntax, EManifestInvalid, EObjectRead, EDigest,
 		EBadObject, ENotInObject, EAttachMismatch, EAttachTarget, EUnsigned, EBadSignature, EUntrusted,
 		EThreshold, ENoRule, EOutsideRule, EStale, EPolicy, ENotPermitted,
-		EMissingCap, ERefused, ETracefs, EPinDenied, EVerifier, EMapCreate, EAttach,
+		EMissingCap, ERefused, ETracefs, EPinDenied, EPrivileged, EVerifier, EMapCreate, EAttach,
 		EAlreadyLoaded, ELocked, ENotLoaded, EForeignPath, EState, ENotBPFFS, ECapsLeft, EInternal}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -32,6 +33,8 @@ type Input struct {
 	// PredictOnly names programs whose attach cannot be tried (its target
 	// is a placeholder); their attach needs are predicted only.
 	PredictOnly []string
+	// Source is passed to trial children, which may check it.
+	Source Source
 	// Self is the bpfload binary that runs trials ("" = this executable).
 	Self    string
 	Timeout time.Duration // per trial; 0 = one minute
@@ -115,7 +118,7 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 	}
 	sp := &spawner{self: e.self, netns: sc.netns, timeout: timeout}
 	e.run = func(req trialRequest, set caps.Set) (trialResult, error) { return sp.run(ctx, req, set) }
-	e.req = trialRequest{Object: in.Object, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps}
+	e.req = trialRequest{Object: in.Object, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps, Source: in.Source}
 	for _, p := range in.Programs {
 		tp := trialProgram{Name: p.Name, Attach: p.Attach, None: p.Attach.None}
 		if slices.Contains(in.PredictOnly, p.Name) {
@@ -398,4 +401,23 @@ func Predicted(in *Input) []string {
 
 func (in *Input) request() *loader.Request {
 	return &loader.Request{Object: in.Object, Programs: in.Programs, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps, NoTargetCheck: true}
+}
+
+// ScratchTarget reports whether a is one of the scratch targets a dry-run
+// puts networking programs on: lo in the trial's private network
+// namespace, its own namespace, or a bpfload-dryrun-PID cgroup of
+// parentPID.
+func ScratchTarget(a loader.Attach, parentPID int) bool {
+	switch {
+	case a.XDP != nil:
+		return a.XDP.Interface == "lo" && a.XDP.Mode == "generic"
+	case a.TCX != nil:
+		return a.TCX.Interface == "lo"
+	case a.SkLookup != nil:
+		return a.SkLookup.Netns == "/proc/self/ns/net"
+	case a.Cgroup != nil:
+		root := cgroup2Mount()
+		return root != "" && a.Cgroup.Path == filepath.Join(root, fmt.Sprintf("%s%d", scratchPrefix, parentPID))
+	}
+	return false
 }

@@ -36,6 +36,28 @@ type trialRequest struct {
 	Constants    map[string]any      `json:"constants,omitempty"`
 	Maps         []loader.MapSetting `json:"maps,omitempty"`
 	Capabilities []string            `json:"capabilities"`
+	// Source lets a privileged child check the request against the signed
+	// manifest it came from.
+	Source Source `json:"source"`
+}
+
+// Source names the manifest a dry-run came from, and how to verify it.
+type Source struct {
+	Manifest     string   `json:"manifest,omitempty"`
+	Policy       string   `json:"policy,omitempty"`
+	Signatures   []string `json:"signatures,omitempty"`
+	SignatureDir string   `json:"signature_dir,omitempty"`
+	PinRoot      string   `json:"pin_root,omitempty"`
+}
+
+// Trial is what a trial child is asked to load: the checker given to
+// RunTrial sees it before any capability is raised.
+type Trial struct {
+	Source    Source
+	Object    []byte
+	Programs  []loader.Program
+	Constants map[string]any
+	Maps      []loader.MapSetting
 }
 
 // trialResult is what a child answers on stdout.
@@ -57,27 +79,34 @@ var phases = map[loader.Op]string{loader.OpMapCreate: "map", loader.OpMapPopulat
 // RunTrial is the child side: it raises exactly the requested capabilities
 // on every thread, loads and attaches, and reports. Nothing is pinned;
 // everything goes when the process exits.
-func RunTrial(in io.Reader, out io.Writer) error {
+// check, if not nil, must accept the trial before anything happens; it is
+// how a privileged bpfload refuses trials its caller made up.
+func RunTrial(in io.Reader, out io.Writer, check func(*Trial) error) error {
 	var req trialRequest
 	dec := json.NewDecoder(in)
 	dec.UseNumber() // constants keep their exact integer values
 	if err := dec.Decode(&req); err != nil {
 		return fmt.Errorf("trial request: %w", err)
 	}
-	res := runTrial(&req)
-	return json.NewEncoder(out).Encode(res)
-}
-
-func runTrial(req *trialRequest) trialResult {
-	set, err := caps.Parse(req.Capabilities)
-	if err != nil {
-		return trialResult{Phase: "setup", Message: err.Error()}
-	}
 	r := &loader.Request{Object: req.Object, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps}
 	for _, p := range req.Programs {
 		a := p.Attach
 		a.None = p.None
 		r.Programs = append(r.Programs, loader.Program{Name: p.Name, Attach: a})
+	}
+	if check != nil {
+		if err := check(&Trial{Source: req.Source, Object: r.Object, Programs: r.Programs, Constants: r.Constants, Maps: r.Maps}); err != nil {
+			return err
+		}
+	}
+	res := runTrial(&req, r)
+	return json.NewEncoder(out).Encode(res)
+}
+
+func runTrial(req *trialRequest, r *loader.Request) trialResult {
+	set, err := caps.Parse(req.Capabilities)
+	if err != nil {
+		return trialResult{Phase: "setup", Message: err.Error()}
 	}
 	plan, err := loader.Prepare(r)
 	if err != nil {
@@ -93,8 +122,11 @@ func runTrial(req *trialRequest) trialResult {
 	}
 	de := diag.Explain(err, diag.Context{Granted: set})
 	res := trialResult{Code: de.Code.ID, Message: de.Msg, Cause: de.Cause, Missing: de.Missing.Names()}
-	if len(de.Fix) > 0 && (de.Code == diag.ERefused || de.Code == diag.EAttach) {
-		res.Hint = de.Fix[0]
+	if len(de.Fix) > 0 && (de.Code == diag.ERefused || de.Code == diag.EAttach || de.Code == diag.ETracefs) {
+		res.Hint = strings.Join(de.Fix, "; ")
+		if de.Code != diag.ETracefs {
+			res.Hint = de.Fix[0]
+		}
 	}
 	var se *loader.StepError
 	if errors.As(err, &se) {

@@ -78,7 +78,7 @@ func TestMakeInstallPermittedOnly(t *testing.T) {
 	// As nobody with the installed binary alone.
 	m := n.manifest("sw.yaml", "switches", "tracing.bpf.o", switchManifest)
 	n.bin = installed
-	r := n.runNobody("load", "--allow-unsigned", "--output", "json", m)
+	r := n.runNobody("load", "--policy", n.trust(m), "--output", "json", m)
 	if r.code != 0 {
 		t.Fatalf("load as nobody: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}

@@ -73,8 +73,10 @@ type AttachAllow struct {
 }
 
 // ReadTrustPolicy reads and validates the trust policy at file, refusing a
-// file others may write.
-func ReadTrustPolicy(file string) (*TrustPolicy, error) {
+// file others may write. With rootOnly, the file and every directory above
+// it must belong to root and be writable by root alone: the caller of a
+// privileged bpfload must not be able to choose its own policy.
+func ReadTrustPolicy(file string, rootOnly bool) (*TrustPolicy, error) {
 	f, err := openRegular(file)
 	if err != nil {
 		return nil, err
@@ -82,6 +84,11 @@ func ReadTrustPolicy(file string) (*TrustPolicy, error) {
 	defer f.Close()
 	if err := checkOwnership(f, file); err != nil {
 		return nil, err
+	}
+	if rootOnly {
+		if err := rootOwnedPath(file); err != nil {
+			return nil, err
+		}
 	}
 	raw, err := readAllLimited(f, file, MaxPolicySize)
 	if err != nil {
@@ -253,4 +260,26 @@ func globAny(globs []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// rootOwnedPath checks that path and each directory above it belong to
+// root and are writable by no one else.
+func rootOwnedPath(path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+			return fmt.Errorf("%w: %s must belong to root and be writable by root alone, as bpfload runs with privileges its caller lacks (file capabilities)", ErrUnsafeFile, p)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
 }

@@ -319,13 +319,18 @@ func TestPolicyFileSafety(t *testing.T) {
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadTrustPolicy(path); err != nil {
+	if _, err := ReadTrustPolicy(path, false); err != nil {
 		t.Fatal(err)
+	}
+	// Privileged: the temporary directory (world-writable /tmp above it)
+	// is not root's alone.
+	if _, err := ReadTrustPolicy(path, true); !errors.Is(err, ErrUnsafeFile) || !strings.Contains(err.Error(), "root alone") {
+		t.Errorf("root-only policy in a temporary directory: %v", err)
 	}
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadTrustPolicy(path); !errors.Is(err, ErrUnsafeFile) {
+	if _, err := ReadTrustPolicy(path, false); !errors.Is(err, ErrUnsafeFile) {
 		t.Errorf("world-writable policy: %v", err)
 	}
 }

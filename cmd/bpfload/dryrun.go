@@ -36,8 +36,11 @@ func dryRunFlag() cli.Flag {
 
 // dryRunInput builds the dry-run input from a manifest (which need not be
 // signed) or a bare object, whose programs all attach as their sections say.
-func dryRunInput(path string) (*dryrun.Input, string, error) {
+func dryRunInput(c *cli.Context, path string) (*dryrun.Input, string, error) {
 	if strings.HasSuffix(path, ".o") {
+		if privileged() {
+			return nil, "", refusePrivileged("a dry-run of a bare object")
+		}
 		obj, err := os.ReadFile(path)
 		if err != nil {
 			return nil, "", diag.Wrap(diag.EObjectRead, err)
@@ -59,16 +62,33 @@ func dryRunInput(path string) (*dryrun.Input, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if privileged() {
+		// Trials load and attach for real: only what the policy allows.
+		tp, v, err := verifyTrust(m, trustOptions{policyFile: c.String("policy"), signatures: c.StringSlice("signature"), signatureDir: c.String("signature-dir")})
+		if err != nil {
+			return nil, "", err
+		}
+		plan, err := loader.Prepare(m.Request(obj))
+		if err != nil {
+			return nil, "", prepareError(m, err)
+		}
+		if err := tp.CheckPlan(m, v, programTypes(plan), m.PinDir(c.String("pin-root")), c.String("pin-root")); err != nil {
+			return nil, "", trustError(m, err)
+		}
+	}
 	req := m.Request(obj)
+	abs, _ := filepath.Abs(path)
+	src := dryrun.Source{Manifest: abs, Policy: c.String("policy"), Signatures: c.StringSlice("signature"),
+		SignatureDir: c.String("signature-dir"), PinRoot: c.String("pin-root")}
 	return &dryrun.Input{Object: obj, Programs: req.Programs, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps,
-		Manifest: m.Caps, HasManifest: true}, "manifest " + path, nil
+		Manifest: m.Caps, HasManifest: true, Source: src}, "manifest " + path, nil
 }
 
 func runDryRun(c *cli.Context, out *outputMode) error {
 	if err := setup(c, out, 1, "MANIFEST or OBJECT.o"); err != nil {
 		return err
 	}
-	in, what, err := dryRunInput(c.Args().First())
+	in, what, err := dryRunInput(c, c.Args().First())
 	if err != nil {
 		return err
 	}
@@ -167,6 +187,10 @@ func writeDryRun(w io.Writer, r *dryrun.Result, what string) {
 	}
 	fmt.Fprintln(w, "\nwhat to do:")
 	fmt.Fprintf(w, "  manifest:   capabilities: [%s]\n", strings.Join(r.Required, ", "))
+	if set == 0 {
+		fmt.Fprintln(w, "  nothing to grant: the load needs no capability")
+		return
+	}
 	for _, h := range caps.GrantHints(set, filepath.Clean(self)) {
 		fmt.Fprintf(w, "  %s\n", h)
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -24,7 +26,11 @@ func trialCommand() *cli.Command {
 		Hidden: true,
 		Usage:  "internal: one dry-run trial, request on stdin",
 		Action: func(c *cli.Context) error {
-			if err := dryrun.RunTrial(os.Stdin, os.Stdout); err != nil {
+			var check func(*dryrun.Trial) error
+			if privileged() {
+				check = checkTrial
+			}
+			if err := dryrun.RunTrial(os.Stdin, os.Stdout, check); err != nil {
 				return diag.Wrap(diag.EInternal, err)
 			}
 			return nil
@@ -110,6 +116,10 @@ func initManifest(objPath string, trial bool) (string, error) {
 	blocked := map[string]bool{}
 	chosen := guessed
 	var required []string
+	if trial && privileged() {
+		trial = false
+		notes = append(notes, "bpfload runs with file capabilities here, so init tries no load of an unsigned object")
+	}
 	if trial {
 		res, err := dryrun.Run(context.Background(), input(guessed))
 		if err != nil {
@@ -354,4 +364,49 @@ func usedMaps(obj []byte, progs []loader.Guessed, sizes []loader.MapSetting) []s
 		return nil
 	}
 	return plan.Maps()
+}
+
+// checkTrial is how a privileged trial child refuses what its caller made
+// up: the trial must be a signed manifest the root-owned policy allows,
+// with the manifest's own object, constants and sizes, and each program
+// attached as the manifest says, not at all, or to a dry-run scratch
+// target.
+func checkTrial(t *dryrun.Trial) error {
+	if t.Source.Manifest == "" {
+		return refusePrivileged("a trial load with no signed manifest")
+	}
+	m, obj, err := readManifest(t.Source.Manifest)
+	if err != nil {
+		return err
+	}
+	tp, v, err := verifyTrust(m, trustOptions{policyFile: t.Source.Policy, signatures: t.Source.Signatures, signatureDir: t.Source.SignatureDir})
+	if err != nil {
+		return err
+	}
+	req := m.Request(obj)
+	plan, err := loader.Prepare(&loader.Request{Object: obj, Programs: req.Programs, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps, NoTargetCheck: true})
+	if err != nil {
+		return prepareError(m, err)
+	}
+	if err := tp.CheckPlan(m, v, programTypes(plan), m.PinDir(t.Source.PinRoot), t.Source.PinRoot); err != nil {
+		return trustError(m, err)
+	}
+	same := func(a, b any) bool {
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		return bytes.Equal(ja, jb)
+	}
+	if !bytes.Equal(obj, t.Object) || !same(req.Constants, t.Constants) || !same(req.Maps, t.Maps) {
+		return refusePrivileged("a trial load that differs from its signed manifest")
+	}
+	for _, p := range t.Programs {
+		i := m.ProgramIndex(p.Name)
+		if i < 0 {
+			return refusePrivileged("a trial load of a program its manifest does not list")
+		}
+		if !p.Attach.None && !same(p.Attach, m.Programs[i].Attach) && !dryrun.ScratchTarget(p.Attach, os.Getppid()) {
+			return refusePrivileged("a trial attach its manifest does not make")
+		}
+	}
+	return nil
 }

@@ -197,6 +197,9 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	}
 	var tp *policy.TrustPolicy
 	var verified *policy.Verified
+	if o.allowUnsigned && privileged() {
+		return nil, refusePrivileged("--allow-unsigned")
+	}
 	if o.allowUnsigned {
 		o.warn("--allow-unsigned: loading " + m.Path + " WITHOUT checking signatures or the trust policy; never use this in production")
 	} else {

@@ -30,7 +30,7 @@ func signatureFlags() []cli.Flag {
 
 // readPolicy reads the trust policy with its failure code.
 func readPolicy(file string) (*policy.TrustPolicy, error) {
-	p, err := policy.ReadTrustPolicy(file)
+	p, err := policy.ReadTrustPolicy(file, privileged())
 	if err == nil {
 		return p, nil
 	}
@@ -131,4 +131,12 @@ func highWater(stateDir, name string) (int64, error) {
 		return 0, nil
 	}
 	return rec.HighWater, nil
+}
+
+// refusePrivileged is the error for what a privileged bpfload (file
+// capabilities) never does on its caller's say-so.
+func refusePrivileged(what string) error {
+	de := diag.New(diag.EPrivileged, "%s is refused: bpfload runs with capabilities its caller does not hold (file capabilities), so only a signed manifest that the root-owned trust policy allows may use them", what)
+	de.Fix = []string{"sign the manifest and load it under the trust policy", "or run bpfload as root, or without file capabilities, for development"}
+	return de
 }
