@@ -100,7 +100,7 @@ Every error carries a stable code such as BPFLOAD-E031.`,
 		Commands: []*cli.Command{loadCommand(out), unloadCommand(out), listCommand(out), statusCommand(out),
 			verifyCommand(out), signCommand(out), initCommand(out), execCommand(out), trialCommand()},
 		ArgsUsage: "[--dry-run MANIFEST|OBJECT.o]",
-		Flags:     append([]cli.Flag{dryRunFlag()}, commonFlags()...),
+		Flags:     append(append([]cli.Flag{dryRunFlag()}, signatureFlags()...), commonFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.Bool("dry-run") {
 				return runDryRun(c, out)
