@@ -11,12 +11,12 @@ import (
 
 // Env is what the host says about limits no capability lifts.
 type Env struct {
-	Kernel                  string
-	Lockdown                string // none, integrity, confidentiality, or "" if unknown
-	UnprivilegedBPFDisabled string
-	PerfEventParanoid       string
-	Seccomp                 string // 0 none, 1 strict, 2 filter
-	KernelBTF               bool
+	Kernel                  string `json:"kernel"`
+	Lockdown                string `json:"lockdown"` // none, integrity, confidentiality, or "" if unknown
+	UnprivilegedBPFDisabled string `json:"unprivileged_bpf_disabled"`
+	PerfEventParanoid       string `json:"perf_event_paranoid"`
+	Seccomp                 string `json:"seccomp"` // 0 none, 1 strict, 2 filter
+	KernelBTF               bool   `json:"kernel_btf"`
 }
 
 // ProbeEnv reads the host's kernel release, lockdown mode, BPF and perf

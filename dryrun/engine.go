@@ -52,6 +52,7 @@ type Result struct {
 	Trials       int             `json:"trials"`
 	Predicted    []string        `json:"predicted_capabilities"`
 	Kernel       string          `json:"kernel"`
+	Environment  diag.Env        `json:"environment"`
 	Notes        []string        `json:"notes"`
 	ManifestCaps []string        `json:"manifest_capabilities,omitempty"`
 }
@@ -95,7 +96,8 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 		return nil, err
 	}
 	held := self.Permitted & Candidates
-	e := &engine{held: held, res: &Result{Kernel: diag.ProbeEnv().Kernel, Missing: []string{}, Superfluous: []string{}, Blocked: []Blocked{}, Unconfirmed: []string{}, Notes: []string{}}}
+	env := diag.ProbeEnv()
+	e := &engine{held: held, res: &Result{Kernel: env.Kernel, Environment: env, Missing: []string{}, Superfluous: []string{}, Blocked: []Blocked{}, Unconfirmed: []string{}, Notes: []string{}}}
 	if e.self = in.Self; e.self == "" {
 		if e.self, err = os.Executable(); err != nil {
 			return nil, err

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -46,4 +47,24 @@ programs:
 	if r := e.run("list", "--output", "json"); r.code != 0 || r.stdout != "[]\n" {
 		t.Errorf("list after a failed load: exit %d, %q", r.code, r.stdout)
 	}
+}
+
+// --verbose prints the verifier's whole log for a rejected program; without
+// it only the last lines and a hint.
+func TestVerboseVerifierLog(t *testing.T) {
+	e := newEnv(t)
+	m := e.manifest("broken.yaml", "verbose", "broken.bpf.o", `
+capabilities: [CAP_BPF, CAP_PERFMON]
+programs:
+  - name: rejected
+    attach: {raw_tracepoint: sys_exit}
+`)
+	short := e.run("load", "--allow-unsigned", m)
+	long := e.run("load", "--allow-unsigned", "--verbose", m)
+	wantFailure(t, short, 5, "BPFLOAD-E040", "more lines with --verbose")
+	wantFailure(t, long, 5, "BPFLOAD-E040", "detail:", "processed")
+	if strings.Count(long.stderr, "\n") <= strings.Count(short.stderr, "\n") {
+		t.Errorf("--verbose printed no more than without it:\n%s", long.stderr)
+	}
+	e.assertNothingLoaded()
 }

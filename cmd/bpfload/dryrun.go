@@ -140,7 +140,10 @@ func prepareErrorPlain(err error) error {
 }
 
 func writeDryRun(w io.Writer, r *dryrun.Result, what string) {
-	fmt.Fprintf(w, "dry-run of %s on Linux %s: %d trial loads\n\n", what, r.Kernel, r.Trials)
+	fmt.Fprintf(w, "dry-run of %s on Linux %s: %d trial loads\n", what, r.Kernel, r.Trials)
+	env := r.Environment
+	fmt.Fprintf(w, "host: lockdown %s, kernel.unprivileged_bpf_disabled=%s, kernel.perf_event_paranoid=%s, seccomp %s, kernel BTF %v\n\n",
+		firstSet(env.Lockdown, "unknown"), firstSet(env.UnprivilegedBPFDisabled, "?"), firstSet(env.PerfEventParanoid, "?"), firstSet(env.Seccomp, "?"), env.KernelBTF)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROGRAM\tTYPE\tATTACH\tCAPABILITY\tPHASE\tWHY")
 	for _, p := range r.Programs {
@@ -194,4 +197,11 @@ func writeDryRun(w io.Writer, r *dryrun.Result, what string) {
 	for _, h := range caps.GrantHints(set, filepath.Clean(self)) {
 		fmt.Fprintf(w, "  %s\n", h)
 	}
+}
+
+func firstSet(s, otherwise string) string {
+	if s == "" {
+		return otherwise
+	}
+	return s
 }
