@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -35,6 +34,9 @@ type Input struct {
 	PredictOnly []string
 	// Source is passed to trial children, which may check it.
 	Source Source
+	// Ceiling, if not zero, bounds every trial's set (a privileged
+	// bpfload never raises more than the policy's rule allows).
+	Ceiling caps.Set
 	// Self is the bpfload binary that runs trials ("" = this executable).
 	Self    string
 	Timeout time.Duration // per trial; 0 = one minute
@@ -96,6 +98,9 @@ func Run(ctx context.Context, in *Input) (*Result, error) {
 		return nil, err
 	}
 	held := self.Permitted & Candidates
+	if in.Ceiling != 0 {
+		held &= in.Ceiling
+	}
 	env := diag.ProbeEnv()
 	e := &engine{held: held, res: &Result{Kernel: env.Kernel, Environment: env, Missing: []string{}, Superfluous: []string{}, Blocked: []Blocked{}, Unconfirmed: []string{}, Notes: []string{}}}
 	if e.self = in.Self; e.self == "" {
@@ -197,6 +202,7 @@ type engine struct {
 	held     caps.Set
 	run      func(trialRequest, caps.Set) (trialResult, error) // one trial load
 	trials   int
+	limit    int // trials allowed, fixed at the first
 	req      trialRequest
 	res      *Result
 	evidence map[string][]Need // learned from failed trials, by program
@@ -210,15 +216,22 @@ func (e *engine) note(format string, args ...any) {
 	e.res.Notes = append(e.res.Notes, fmt.Sprintf(format, args...))
 }
 
-// maxTrials bounds a dry-run; a search that needs more has gone wrong.
-const maxTrials = 64
+// maxTrials bounds a dry-run: two trials per blocked program, one per
+// candidate capability tried in and out, and some slack. A search that
+// needs more has gone wrong.
+func (e *engine) maxTrials() int {
+	return 2*len(e.req.Programs) + 2*len(Candidates.Values()) + 16
+}
 
 // trial runs the programs left with set, as far as bpfload holds it. For
 // a CAP_SYS_ADMIN it does not hold, it tries CAP_BPF and CAP_PERFMON, the
 // part of CAP_SYS_ADMIN's powers that the other programs may need.
 func (e *engine) trial(set caps.Set) (trialResult, error) {
-	if e.trials >= maxTrials {
-		return trialResult{}, fmt.Errorf("dry-run gave up after %d trial loads without converging", maxTrials)
+	if e.limit == 0 {
+		e.limit = e.maxTrials()
+	}
+	if e.trials >= e.limit {
+		return trialResult{}, fmt.Errorf("dry-run gave up after %d trial loads without converging", e.limit)
 	}
 	e.trials++
 	actual := set & e.held
@@ -403,23 +416,4 @@ func Predicted(in *Input) []string {
 
 func (in *Input) request() *loader.Request {
 	return &loader.Request{Object: in.Object, Programs: in.Programs, PinMaps: in.PinMaps, Constants: in.Constants, Maps: in.Maps, NoTargetCheck: true}
-}
-
-// ScratchTarget reports whether a is one of the scratch targets a dry-run
-// puts networking programs on: lo in the trial's private network
-// namespace, its own namespace, or a bpfload-dryrun-PID cgroup of
-// parentPID.
-func ScratchTarget(a loader.Attach, parentPID int) bool {
-	switch {
-	case a.XDP != nil:
-		return a.XDP.Interface == "lo" && a.XDP.Mode == "generic"
-	case a.TCX != nil:
-		return a.TCX.Interface == "lo"
-	case a.SkLookup != nil:
-		return a.SkLookup.Netns == "/proc/self/ns/net"
-	case a.Cgroup != nil:
-		root := cgroup2Mount()
-		return root != "" && a.Cgroup.Path == filepath.Join(root, fmt.Sprintf("%s%d", scratchPrefix, parentPID))
-	}
-	return false
 }

@@ -1,6 +1,7 @@
 package dryrun
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -133,7 +134,22 @@ func TestSearchBounded(t *testing.T) {
 	e := &engine{held: all, run: flaky, res: &Result{}, needs: map[string][]Need{}}
 	e.req.Programs = []trialProgram{{Name: "p"}}
 	_, err := e.search(mustParse("CAP_SYS_ADMIN"))
-	if err == nil || !strings.Contains(err.Error(), "without converging") || e.trials != maxTrials {
-		t.Errorf("search: %v after %d trials, want a stop after %d", err, e.trials, maxTrials)
+	if err == nil || !strings.Contains(err.Error(), "without converging") || e.trials != e.limit || e.limit > 40 {
+		t.Errorf("search: %v after %d trials, want a stop after %d", err, e.trials, e.limit)
+	}
+}
+
+// Many blocked programs are many trials, not a search that gave up.
+func TestSearchManyBlocked(t *testing.T) {
+	k := &kernel{needs: map[string]caps.Set{}, blocked: map[string]bool{}}
+	var progs []string
+	for i := 0; i < 40; i++ {
+		name := fmt.Sprintf("fentry%d", i)
+		progs = append(progs, name)
+		k.blocked[name] = true
+	}
+	e, _ := search(t, k, all, mustParse("CAP_BPF", "CAP_PERFMON"), progs...)
+	if len(e.res.Blocked) != 40 {
+		t.Errorf("%d blocked, want 40", len(e.res.Blocked))
 	}
 }

@@ -53,11 +53,13 @@ type Source struct {
 // Trial is what a trial child is asked to load: the checker given to
 // RunTrial sees it before any capability is raised.
 type Trial struct {
-	Source    Source
-	Object    []byte
-	Programs  []loader.Program
-	Constants map[string]any
-	Maps      []loader.MapSetting
+	Source       Source
+	Object       []byte
+	Programs     []loader.Program
+	Constants    map[string]any
+	Maps         []loader.MapSetting
+	PinMaps      []string
+	Capabilities caps.Set // what the trial would raise
 }
 
 // trialResult is what a child answers on stdout.
@@ -88,14 +90,20 @@ func RunTrial(in io.Reader, out io.Writer, check func(*Trial) error) error {
 	if err := dec.Decode(&req); err != nil {
 		return fmt.Errorf("trial request: %w", err)
 	}
-	r := &loader.Request{Object: req.Object, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps}
+	// Programs set aside as blocked may still sit in a program array.
+	r := &loader.Request{Object: req.Object, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps, PartialProgArrays: true}
 	for _, p := range req.Programs {
 		a := p.Attach
 		a.None = p.None
 		r.Programs = append(r.Programs, loader.Program{Name: p.Name, Attach: a})
 	}
 	if check != nil {
-		if err := check(&Trial{Source: req.Source, Object: r.Object, Programs: r.Programs, Constants: r.Constants, Maps: r.Maps}); err != nil {
+		set, err := caps.Parse(req.Capabilities)
+		if err != nil {
+			return err
+		}
+		if err := check(&Trial{Source: req.Source, Object: r.Object, Programs: r.Programs, Constants: r.Constants, Maps: r.Maps,
+			PinMaps: r.PinMaps, Capabilities: set}); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -189,6 +190,47 @@ programs:
 		wantFailure(t, r, 7, "BPFLOAD-E060", "pinned in")
 	}
 	if r := e.run("unload", "twice"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	e.assertNothingLoaded()
+}
+
+// --replace gives the new pin directory the manifest's mode, like a first
+// load; and a staging directory an interrupted replace left is refused
+// until someone looks at it.
+func TestReplaceModeAndLeftovers(t *testing.T) {
+	e := newEnv(t)
+	m := e.manifest("m.yaml", "moded", "tracing.bpf.o", `
+capabilities: [CAP_BPF, CAP_PERFMON]
+mode: "0640"
+programs:
+  - name: on_switch
+    attach: {raw_tracepoint: sched_switch}
+`)
+	e.mustLoad(m)
+	dir := e.pinRoot + "/moded"
+	mode := func() os.FileMode {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	first := mode()
+	e.mustLoad(m, "--replace")
+	if got := mode(); got != first || got != 0o750 {
+		t.Errorf("pin directory mode %o after replace, %o after the first load, want 750", got, first)
+	}
+	left := dir + "_replacing_123"
+	if err := os.Mkdir(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	wantFailure(t, e.run("load", "--replace", "--allow-unsigned", m), 7, "BPFLOAD-E063", "interrupted --replace")
+	wantFailure(t, e.run("unload", "moded"), 7, "BPFLOAD-E063", "rm -r")
+	if err := os.Remove(left); err != nil {
+		t.Fatal(err)
+	}
+	if r := e.run("unload", "moded"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
 	e.assertNothingLoaded()

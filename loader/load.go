@@ -30,9 +30,9 @@ type Loaded struct {
 
 	created   []string // pins and directories this run created, in order
 	pinned    bool
-	restore   []func()     // undo in-place link updates, on rollback
-	exchanged *exchange    // set between PinReplace's exchange and CommitReplace
-	oldLinks  []oldLinkRef // the replaced load's links and programs
+	restore   []func() error // undo in-place link updates, on rollback
+	exchanged *exchange      // set between PinReplace's exchange and CommitReplace
+	oldLinks  []oldLinkRef   // the replaced load's links and programs
 	pinOpts   *PinOptions
 }
 
@@ -264,8 +264,8 @@ func (p *Plan) populateProgArrays(l *Loaded, maps map[string]*ebpf.Map) error {
 		}
 		for _, kv := range ms.Contents {
 			pname, ok := kv.Value.(string)
-			if !ok {
-				continue
+			if !ok || progs[pname] == nil {
+				continue // not requested (PartialProgArrays)
 			}
 			if err := maps[name].Put(kv.Key, progs[pname]); err != nil {
 				return &StepError{Op: OpMapPopulate, Map: name, MapType: ms.Type.String(), Err: fmt.Errorf("put program %s: %w", pname, err)}

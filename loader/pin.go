@@ -155,7 +155,9 @@ func (l *Loaded) Rollback() error {
 		errs = append(errs, err)
 	}
 	for i := len(l.restore) - 1; i >= 0; i-- {
-		l.restore[i]()
+		if err := l.restore[i](); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	l.restore = nil
 	for i := len(l.created) - 1; i >= 0; i-- {

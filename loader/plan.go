@@ -35,6 +35,10 @@ type Request struct {
 	// Maps size maps the object leaves open, or for this host. Maps
 	// listed here are created even if no program uses them.
 	Maps []MapSetting
+	// PartialProgArrays leaves out of program arrays the programs not
+	// requested, instead of refusing (dry-run trials without a blocked
+	// program).
+	PartialProgArrays bool
 }
 
 // MapSetting sizes one map.
@@ -190,7 +194,7 @@ func Prepare(req *Request) (*Plan, error) {
 		ms := spec.Maps[name]
 		if ms.Type == ebpf.ProgramArray {
 			for _, kv := range ms.Contents {
-				if prog, ok := kv.Value.(string); ok && !seen[prog] {
+				if prog, ok := kv.Value.(string); ok && !seen[prog] && !req.PartialProgArrays {
 					return nil, fmt.Errorf("map %s holds program %s, which is not listed in programs: list it (attach: none) to load it", name, prog)
 				}
 			}

@@ -12,6 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// StagingInfix names the directories --replace stages new pins in, as
+// NAME_replacing_RANDOM beside the pin directory.
+const StagingInfix = "_replacing_"
+
+// Staging lists the staging directories an interrupted --replace of dir
+// left beside it.
+func Staging(dir string) []string {
+	m, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), filepath.Base(dir)+StagingInfix+"*"))
+	return m
+}
+
 // ReplaceOutcome says how one program took over from its predecessor.
 type ReplaceOutcome string
 
@@ -53,6 +64,14 @@ func (p *Plan) ReplaceFrom(old *Replaced) error {
 	p.old = map[string]*oldLink{}
 	p.replaced = old
 	for _, pp := range p.programs {
+		if x, ok := pp.attacher.(*XDPAttach); ok {
+			// One XDP program per interface: a mode change cannot attach
+			// beside the old link, nor update it.
+			prev := old.Attach[pp.name]
+			if strings.HasPrefix(prev, "xdp "+x.Interface) && prev != attachDescription(pp) {
+				return fmt.Errorf("%w: program %s changes its XDP mode on %s (%s before): the kernel cannot swap that in place; unload, then load", ErrBadAttach, pp.name, x.Interface, prev)
+			}
+		}
 		if pp.attacher == nil || old.Attach[pp.name] != attachDescription(pp) {
 			continue // a changed target is attached anew, not updated
 		}
@@ -104,10 +123,16 @@ func (p *Plan) attachOrUpdate(pp plannedProgram, lp *LoadedProgram, l *Loaded) (
 		err := old.link.Update(lp.prog)
 		if err == nil {
 			lp.Replace = ReplacedAtomic
-			l.restore = append(l.restore, func() { _ = old.link.Update(old.oldProg) })
+			l.restore = append(l.restore, func() error {
+				if err := old.link.Update(old.oldProg); err != nil {
+					return fmt.Errorf("put program %s back on its old link: %w (the old link now runs the new program)", pp.name, err)
+				}
+				return nil
+			})
 			return freshReference(old.link)
 		}
-		if !errors.Is(err, ebpf.ErrNotSupported) && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EINVAL) {
+		// ENOLINK: the old link's target went away; attach anew.
+		if !errors.Is(err, ebpf.ErrNotSupported) && !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOLINK) {
 			return nil, fmt.Errorf("update the old link: %w", err)
 		}
 		lp.Replace = ReplacedOverlap
@@ -142,11 +167,18 @@ func freshReference(l link.Link) (link.Link, error) {
 func (l *Loaded) PinReplace(dir string, opts *PinOptions) error {
 	parent := filepath.Dir(dir)
 	// A unique name (bpffs refuses dots; manifest names never hold '_').
-	staging, err := os.MkdirTemp(parent, filepath.Base(dir)+"_replacing_")
+	staging, err := os.MkdirTemp(parent, filepath.Base(dir)+StagingInfix)
 	if err != nil {
 		return &StepError{Op: OpPin, Target: parent, Err: err}
 	}
 	l.created = append(l.created, staging)
+	// MkdirTemp makes 0700; the pin directory gets what Pin would give it.
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return &StepError{Op: OpPin, Target: staging, Err: err}
+	}
+	if err := opts.apply(staging, true); err != nil {
+		return &StepError{Op: OpPin, Target: staging, Err: err}
+	}
 	if err := l.PinWith(staging, opts); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"github.com/bpfload/bpfload/caps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -276,3 +277,6 @@ func (p *TrustPolicy) CheckPlan(m *Manifest, v *Verified, types map[string]strin
 	}
 	return nil
 }
+
+// Ceiling is the capability ceiling of the rule v matched.
+func (p *TrustPolicy) Ceiling(v *Verified) caps.Set { return p.Rules[v.Rule].caps }

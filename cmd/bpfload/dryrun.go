@@ -62,6 +62,7 @@ func dryRunInput(c *cli.Context, path string) (*dryrun.Input, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	var ceiling caps.Set
 	if privileged() {
 		// Trials load and attach for real: only what the policy allows.
 		tp, v, err := verifyTrust(m, trustOptions{policyFile: c.String("policy"), signatures: c.StringSlice("signature"), signatureDir: c.String("signature-dir")})
@@ -75,13 +76,14 @@ func dryRunInput(c *cli.Context, path string) (*dryrun.Input, string, error) {
 		if err := tp.CheckPlan(m, v, programTypes(plan), m.PinDir(c.String("pin-root")), c.String("pin-root")); err != nil {
 			return nil, "", trustError(m, err)
 		}
+		ceiling = tp.Ceiling(v)
 	}
 	req := m.Request(obj)
 	abs, _ := filepath.Abs(path)
 	src := dryrun.Source{Manifest: abs, Policy: c.String("policy"), Signatures: c.StringSlice("signature"),
 		SignatureDir: c.String("signature-dir"), PinRoot: c.String("pin-root")}
 	return &dryrun.Input{Object: obj, Programs: req.Programs, PinMaps: req.PinMaps, Constants: req.Constants, Maps: req.Maps,
-		Manifest: m.Caps, HasManifest: true, Source: src}, "manifest " + path, nil
+		Manifest: m.Caps, HasManifest: true, Source: src, Ceiling: ceiling}, "manifest " + path, nil
 }
 
 func runDryRun(c *cli.Context, out *outputMode) error {

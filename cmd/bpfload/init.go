@@ -31,7 +31,7 @@ func trialCommand() *cli.Command {
 				check = checkTrial
 			}
 			if err := dryrun.RunTrial(os.Stdin, os.Stdout, check); err != nil {
-				return diag.Wrap(diag.EInternal, err)
+				return diag.As(err) // a refusal keeps its own code
 			}
 			return nil
 		},
@@ -391,20 +391,31 @@ func checkTrial(t *dryrun.Trial) error {
 	if err := tp.CheckPlan(m, v, programTypes(plan), m.PinDir(t.Source.PinRoot), t.Source.PinRoot); err != nil {
 		return trustError(m, err)
 	}
+	if over := t.Capabilities.Minus(tp.Ceiling(v)); over != 0 {
+		return refusePrivileged(fmt.Sprintf("a trial load with %s, over its rule's ceiling,", over))
+	}
 	same := func(a, b any) bool {
 		ja, _ := json.Marshal(a)
 		jb, _ := json.Marshal(b)
 		return bytes.Equal(ja, jb)
 	}
-	if !bytes.Equal(obj, t.Object) || !same(req.Constants, t.Constants) || !same(req.Maps, t.Maps) {
+	if len(req.Constants) == 0 {
+		req.Constants = nil
+	}
+	if len(t.Constants) == 0 {
+		t.Constants = nil
+	}
+	if !bytes.Equal(obj, t.Object) || !same(req.Constants, t.Constants) || !same(req.Maps, t.Maps) || !same(req.PinMaps, t.PinMaps) {
 		return refusePrivileged("a trial load that differs from its signed manifest")
 	}
+	// Programs are attached as the manifest says or not at all: a privileged
+	// dry-run has no private network namespace, so no scratch target.
 	for _, p := range t.Programs {
 		i := m.ProgramIndex(p.Name)
 		if i < 0 {
 			return refusePrivileged("a trial load of a program its manifest does not list")
 		}
-		if !p.Attach.None && !same(p.Attach, m.Programs[i].Attach) && !dryrun.ScratchTarget(p.Attach, os.Getppid()) {
+		if !p.Attach.None && !same(p.Attach, m.Programs[i].Attach) {
 			return refusePrivileged("a trial attach its manifest does not make")
 		}
 	}

@@ -237,7 +237,7 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 	// pinned) and the pin directory's parent.
 	unlockState, err := loader.Lock(st.Path, o.lockTimeout)
 	if err != nil {
-		return nil, diag.Wrap(diag.ELocked, err).At(st.Path)
+		return nil, lockError(err, st.Path)
 	}
 	defer unlockState()
 	unlock, err := lockPinParent(pinDir, o.lockTimeout)
@@ -260,6 +260,10 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 		return nil, diag.New(diag.EAlreadyLoaded, "%s is already loaded, pinned in %s, not in %s", m.Name, rec.Loaded.PinDir, pinDir).At(pinDir).With(
 			"unload it first: bpfload unload " + m.Name + " (a name is loaded once, in one pin directory)")
 	}
+	if left := loader.Staging(pinDir); len(left) > 0 {
+		return nil, diag.New(diag.EForeignPath, "an interrupted --replace left %s beside %s; it may hold pins still attached", strings.Join(left, ", "), pinDir).At(pinDir).With(
+			"inspect it (ls -R " + left[0] + "), then remove it by hand: rm -r " + left[0])
+	}
 	_, statErr := os.Lstat(pinDir)
 	exists := statErr == nil
 	if exists && !o.replace {
@@ -278,6 +282,9 @@ func runLoad(o loadOptions) (rep *loadReport, err error) {
 			replaced.Attach[p.Name] = p.Attach
 		}
 		if err := plan.ReplaceFrom(replaced); err != nil {
+			if errors.Is(err, loader.ErrBadAttach) {
+				return nil, diag.Wrap(diag.EAttach, err).At(pinDir)
+			}
 			return nil, diag.Wrap(diag.EPinDenied, err).At(pinDir)
 		}
 	}
@@ -419,11 +426,8 @@ func lockPinParent(pinDir string, timeout time.Duration) (func(), error) {
 		return nil, de.With(fmt.Sprintf("create it for this user: mkdir -p %s && chown USER %s", parent, parent))
 	}
 	unlock, err := loader.Lock(parent, timeout)
-	if errors.Is(err, loader.ErrLocked) {
-		return nil, diag.Wrap(diag.ELocked, err).At(parent).With("wait for the other bpfload to finish, or raise --lock-timeout")
-	}
 	if err != nil {
-		return nil, diag.Wrap(diag.EPinDenied, err).At(parent)
+		return nil, lockError(err, parent)
 	}
 	return unlock, nil
 }
@@ -497,4 +501,13 @@ func checkPinnable(m *policy.Manifest, parent string) error {
 		}
 	}
 	return nil
+}
+
+// lockError tells a lock another bpfload holds from a directory this one
+// cannot open.
+func lockError(err error, dir string) error {
+	if errors.Is(err, loader.ErrLocked) {
+		return diag.Wrap(diag.ELocked, err).At(dir).With("wait for the other bpfload to finish, or raise --lock-timeout")
+	}
+	return diag.Wrap(diag.EPinDenied, err).At(dir)
 }

@@ -86,7 +86,7 @@ func runUnload(arg, stateDir, pinRoot string) (*unloadResult, error) {
 	if st != nil {
 		unlockState, err := loader.Lock(st.Path, 30*time.Second)
 		if err != nil {
-			return nil, diag.Wrap(diag.ELocked, err).At(st.Path)
+			return nil, lockError(err, st.Path)
 		}
 		defer unlockState()
 		if rec, err = st.Get(name); err != nil {
@@ -106,6 +106,10 @@ func runUnload(arg, stateDir, pinRoot string) (*unloadResult, error) {
 		if p != l.PinDir && !strings.HasPrefix(p, l.PinDir+"/") {
 			return nil, diag.New(diag.EForeignPath, "the record for %s lists %s, outside its pin directory %s: refusing to unload", name, p, l.PinDir).At(st.Path)
 		}
+	}
+	if left := loader.Staging(l.PinDir); len(left) > 0 {
+		return nil, diag.New(diag.EForeignPath, "an interrupted --replace left %s beside %s; it may hold pins still attached", strings.Join(left, ", "), l.PinDir).At(l.PinDir).With(
+			"inspect it (ls -R " + left[0] + "), then remove it by hand: rm -r " + left[0] + ", and unload again")
 	}
 	if err := loader.CheckBPFFS(l.PinDir); err != nil {
 		return nil, diag.Wrap(diag.ENotBPFFS, fmt.Errorf("refusing to remove %s: %w", l.PinDir, err)).With("mount the bpffs it was loaded on, then unload again")
