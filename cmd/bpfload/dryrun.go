@@ -49,14 +49,7 @@ func dryRunInput(c *cli.Context, path string) (*dryrun.Input, string, error) {
 		if err != nil {
 			return nil, "", diag.Wrap(diag.EBadObject, err)
 		}
-		in := &dryrun.Input{Object: obj}
-		for _, g := range guessed {
-			in.Programs = append(in.Programs, g.Program)
-			if g.Placeholder != "" && (g.Attach.Kprobe != nil || g.Attach.Uprobe != nil || g.Attach.Tracepoint != nil) {
-				in.PredictOnly = append(in.PredictOnly, g.Name)
-			}
-		}
-		return in, "object " + path, nil
+		return guessedInput(obj, guessed, nil), "object " + path, nil
 	}
 	m, obj, err := readManifest(path)
 	if err != nil {
@@ -121,24 +114,20 @@ func runDryRun(c *cli.Context, out *outputMode) error {
 	return nil
 }
 
-// prepareErrorPlain maps a dry-run's failure to a code.
-func prepareErrorPlain(err error) error {
-	code := diag.EInternal
-	switch {
-	case isErr(err, loader.ErrBadObject):
-		code = diag.EBadObject
-	case isErr(err, loader.ErrNoProgram), isErr(err, loader.ErrNoMap):
-		code = diag.ENotInObject
-	case isErr(err, loader.ErrAttachMismatch):
-		code = diag.EAttachMismatch
-	case isErr(err, loader.ErrAttachTarget):
-		code = diag.EAttachTarget
-	case isErr(err, loader.ErrBadAttach), isErr(err, loader.ErrConstant), isErr(err, loader.ErrMapSetting):
-		code = diag.EManifestInvalid
-	case isErr(err, loader.ErrUnsizedMap):
-		code = diag.EMapCreate
+// prepareErrorPlain maps a dry-run's failure, which has no manifest line.
+func prepareErrorPlain(err error) error { return diag.Wrap(prepareCode(err), err) }
+
+// guessedInput is a dry-run of programs guessed from ELF sections; those
+// whose tracing target is a placeholder attach in prediction only.
+func guessedInput(obj []byte, progs []loader.Guessed, sizes []loader.MapSetting) *dryrun.Input {
+	in := &dryrun.Input{Object: obj, Maps: sizes}
+	for _, g := range progs {
+		in.Programs = append(in.Programs, g.Program)
+		if g.Placeholder != "" && (g.Attach.Kprobe != nil || g.Attach.Uprobe != nil || g.Attach.Tracepoint != nil) {
+			in.PredictOnly = append(in.PredictOnly, g.Name)
+		}
 	}
-	return diag.Wrap(code, err)
+	return in
 }
 
 func writeDryRun(w io.Writer, r *dryrun.Result, what string) {

@@ -65,15 +65,10 @@ then sign it.`,
 				_, err := io.WriteString(c.App.Writer, text)
 				return err
 			}
-			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-			if err != nil {
-				return diag.Wrap(diag.EUsage, err)
+			if err := writeFile(dst, []byte(text), false); err != nil {
+				return err
 			}
-			if _, err := io.WriteString(f, text); err != nil {
-				f.Close()
-				return diag.Wrap(diag.EInternal, err)
-			}
-			return f.Close()
+			return nil
 		},
 	}
 }
@@ -102,16 +97,7 @@ func initManifest(objPath string, trial bool) (string, error) {
 	for _, u := range unsized {
 		sizes = append(sizes, loader.MapSetting{Name: u.Name, MaxEntries: u.SuggestMaxEntries, ValueSize: u.SuggestValueSize})
 	}
-	input := func(progs []loader.Guessed) *dryrun.Input {
-		in := &dryrun.Input{Object: obj, Maps: sizes}
-		for _, g := range progs {
-			in.Programs = append(in.Programs, g.Program)
-			if g.Placeholder != "" && (g.Attach.Kprobe != nil || g.Attach.Uprobe != nil || g.Attach.Tracepoint != nil) {
-				in.PredictOnly = append(in.PredictOnly, g.Name)
-			}
-		}
-		return in
-	}
+	input := func(progs []loader.Guessed) *dryrun.Input { return guessedInput(obj, progs, sizes) }
 	var notes []string
 	blocked := map[string]bool{}
 	chosen := guessed

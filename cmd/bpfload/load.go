@@ -123,33 +123,16 @@ func manifestError(err error) error {
 // prepareError maps loader.Prepare's failures to codes, with the manifest
 // line of the program at fault.
 func prepareError(m *policy.Manifest, err error) error {
-	code := diag.EManifestInvalid
-	switch {
-	case errors.Is(err, loader.ErrBadObject):
-		code = diag.EBadObject
-	case errors.Is(err, loader.ErrNoProgram), errors.Is(err, loader.ErrNoMap):
-		code = diag.ENotInObject
-	case errors.Is(err, loader.ErrAttachMismatch):
-		code = diag.EAttachMismatch
-	case errors.Is(err, loader.ErrAttachTarget):
-		code = diag.EAttachTarget
-	}
+	de := diag.Wrap(prepareCode(err), err)
+	var pe *loader.PrepareError
 	var ce *loader.ConstantError
 	var me *loader.MapError
-	switch {
-	case errors.As(err, &ce):
-		code = diag.EManifestInvalid
-	case errors.Is(err, loader.ErrUnsizedMap):
-		code = diag.EMapCreate
-	}
-	de := diag.Wrap(code, err)
-	var pe *loader.PrepareError
 	switch {
 	case errors.As(err, &pe) && pe.Program != "":
 		if i := m.ProgramIndex(pe.Program); i >= 0 {
 			de.Where = m.Where(fmt.Sprintf("programs[%d].attach", i))
 		}
-	case ce != nil:
+	case errors.As(err, &ce):
 		de.Where = m.Where("constants." + ce.Name)
 	case errors.As(err, &me):
 		de.Where = m.Where("maps")
@@ -163,6 +146,25 @@ func prepareError(m *policy.Manifest, err error) error {
 		}
 	}
 	return de
+}
+
+// prepareCode is the failure code of an error from loader.Prepare.
+func prepareCode(err error) diag.Code {
+	switch {
+	case errors.Is(err, loader.ErrBadObject):
+		return diag.EBadObject
+	case errors.Is(err, loader.ErrNoProgram), errors.Is(err, loader.ErrNoMap):
+		return diag.ENotInObject
+	case errors.Is(err, loader.ErrAttachMismatch):
+		return diag.EAttachMismatch
+	case errors.Is(err, loader.ErrAttachTarget):
+		return diag.EAttachTarget
+	case errors.Is(err, loader.ErrUnsizedMap):
+		return diag.EMapCreate
+	case errors.Is(err, loader.ErrBadAttach), errors.Is(err, loader.ErrConstant), errors.Is(err, loader.ErrMapSetting):
+		return diag.EManifestInvalid
+	}
+	return diag.EInternal
 }
 
 func runLoad(o loadOptions) (rep *loadReport, err error) {

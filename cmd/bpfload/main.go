@@ -151,5 +151,3 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }

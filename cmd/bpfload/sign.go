@@ -44,23 +44,8 @@ MANIFEST.2.sig, MANIFEST.3.sig, ... with --out.`,
 			if dst == "" {
 				dst = path + ".sig"
 			}
-			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-			if c.Bool("force") {
-				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-			}
-			f, err := os.OpenFile(dst, flags, 0o644)
-			if errors.Is(err, os.ErrExist) {
-				return diag.New(diag.EUsage, "%s exists", dst).With("pass --force to overwrite it, or --out " + path + ".2.sig for a further signer")
-			}
-			if err != nil {
-				return diag.Wrap(diag.EInternal, err)
-			}
-			if _, err := f.Write(sig); err != nil {
-				f.Close()
-				return diag.Wrap(diag.EInternal, err)
-			}
-			if err := f.Close(); err != nil {
-				return diag.Wrap(diag.EInternal, err)
+			if err := writeFile(dst, sig, c.Bool("force")); err != nil {
+				return err.With("pass --force to overwrite it, or --out " + path + ".2.sig for a further signer")
 			}
 			if out.format == "json" {
 				return writeJSON(c.App.Writer, map[string]string{"manifest": path, "signature": dst, "namespace": policy.SSHNamespace})
@@ -141,4 +126,27 @@ func runVerify(path, stateDir, pinRoot string, o trustOptions) (*verifyResult, e
 	}
 	return &verifyResult{Verified: true, Manifest: m.Path, Name: m.Name, Version: m.Version, Rule: v.Describe(),
 		Signatures: v.Signatures, Capabilities: m.Caps.Names(), PinDir: pinDir}, nil
+}
+
+// writeFile writes a new file; an existing one only with overwrite.
+func writeFile(path string, data []byte, overwrite bool) *diag.Error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if overwrite {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return diag.New(diag.EUsage, "%s exists", path)
+	}
+	if err != nil {
+		return diag.Wrap(diag.EUsage, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return diag.Wrap(diag.EInternal, err)
+	}
+	if err := f.Close(); err != nil {
+		return diag.Wrap(diag.EInternal, err)
+	}
+	return nil
 }
